@@ -1,0 +1,1 @@
+"""model-promotion-bot: gate, render, propose, watch and roll back model promotions."""

@@ -1,0 +1,112 @@
+"""Evidence: what is known about a candidate model and the current champion.
+
+Both sources (a gate-results JSON file and the MLflow registry, see `bot.mlflow_source`)
+produce this one validated model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from bot.loading import parse_json, read_text, validate_data
+
+# Metric values may be NaN/inf/null in the file: such a metric fails its gate with that reason.
+MetricValue = float | None
+Name = Annotated[str, StringConstraints(min_length=1, max_length=253)]
+
+
+def version_as_text(value: object) -> object:
+    """`"version": 7` is as common as `"7"`; both mean the same registry version."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelRef(Strict):
+    name: Name
+    version: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    image: str | None = Field(default=None, description="container image repository")
+    tag: str | None = Field(default=None, description="container image tag; default the version")
+    uri: str | None = Field(default=None, description="model artifact URI, e.g. models:/name/7")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: object) -> object:
+        return version_as_text(value)
+
+
+class Champion(Strict):
+    version: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    metrics: dict[Name, MetricValue] = {}
+    slices: dict[Name, dict[Name, MetricValue]] = {}
+    scores: dict[Name, tuple[float, ...]] = Field(default={}, description="per-example scores")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: object) -> object:
+        return version_as_text(value)
+
+
+class Lineage(Strict):
+    code_commit: str | None = None
+    dataset_version: str | None = None
+    datasets: tuple[str, ...] = ()
+    run_id: str | None = None
+    run_url: str | None = None
+    experiment_id: str | None = None
+    params: dict[Name, str] = {}
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _params_text(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+        return value
+
+
+class Evidence(Strict):
+    """A candidate's metrics (and optionally slices and per-example scores) plus its champion."""
+
+    model: ModelRef
+    metrics: dict[Name, MetricValue]
+    slices: dict[Name, dict[Name, MetricValue]] = Field(
+        default={}, description="slice name (e.g. 'region=eu') -> metrics on that slice"
+    )
+    scores: dict[Name, tuple[float, ...]] = Field(
+        default={}, description="metric -> per-example scores, paired by index with the champion's"
+    )
+    champion: Champion | None = None
+    lineage: Lineage = Lineage()
+
+    def metric(self, name: str) -> float | None:
+        return self.metrics.get(name)
+
+    @property
+    def image_tag(self) -> str:
+        return self.model.tag or self.model.version
+
+
+def is_measurable(value: float | None) -> bool:
+    return value is not None and not math.isnan(value) and not math.isinf(value)
+
+
+def load_evidence(path: Path) -> Evidence:
+    """Read a gate-results JSON file (format: `model-bot schema gate-results`)."""
+    text = read_text(path, "gate results")
+    return validate_data(parse_json(text, str(path)), Evidence, str(path))
+
+
+def gate_results_json_schema() -> dict[str, object]:
+    schema = Evidence.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "model-bot gate results v1"
+    return schema

@@ -1,0 +1,88 @@
+"""Validation of every name that becomes a Kubernetes name, a path part, a branch or a tag.
+
+`check_*` raise `ValueError` (for pydantic validators); `require_*` raise `InvalidInput`
+naming the CLI field, for values that arrive as flags.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.errors import InvalidInput
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Docker's tag grammar; also safe as a path part and a git ref component.
+_VERSION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PLACEHOLDER = re.compile(r"\{(environment|model|version)\}")
+
+
+def check_dns_label(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"bad {what} name {value!r}: use a DNS-1123 label (lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63 characters)"
+        )
+    return value
+
+
+def check_version(value: str, what: str = "version") -> str:
+    if not isinstance(value, str) or not _VERSION.match(value) or ".." in value:
+        raise ValueError(
+            f"bad {what} {value!r}: use letters, digits, '_', '.' and '-' (at most 128, "
+            "not starting with '.' or '-', no '..')"
+        )
+    return value
+
+
+def check_relative_path(value: str) -> str:
+    """A relative path inside the repo: no absolute path, no `..`, no control characters."""
+    if not value or value.startswith("/") or _CONTROL.search(value) or "\\" in value:
+        raise ValueError(f"bad path {value!r}: use a relative path with '/' separators")
+    parts = value.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"bad path {value!r}: no empty, '.' or '..' parts")
+    if parts[0] == ".git":
+        raise ValueError(f"bad path {value!r}: must not point into .git")
+    return value
+
+
+def check_path_template(value: str) -> str:
+    stray = _PLACEHOLDER.sub("", value)
+    if "{" in stray or "}" in stray:
+        raise ValueError(
+            f"bad path template {value!r}: only {{environment}}, {{model}} and {{version}} may be filled in"
+        )
+    return check_relative_path(_PLACEHOLDER.sub("x", value)) and value
+
+
+def fill_path(template: str, **names: str) -> str:
+    """Fill a validated path template with already-validated names."""
+    return _PLACEHOLDER.sub(lambda m: names[m.group(1)], template)
+
+
+def _require(check: object, value: str, field: str, *args: str) -> str:
+    try:
+        return check(value, *args)  # type: ignore[operator, no-any-return]
+    except ValueError as error:
+        raise InvalidInput.one(field, "", str(error)) from None
+
+
+def require_model(value: str, field: str = "--model") -> str:
+    return _require(check_dns_label, value, field, "model")
+
+
+def require_environment(value: str, field: str = "--environment") -> str:
+    return _require(check_dns_label, value, field, "environment")
+
+
+def require_version(value: str, field: str = "--version") -> str:
+    return _require(check_version, value, field)
+
+
+def promote_branch(environment: str, model: str) -> str:
+    return f"model-bot/promote/{environment}/{model}"
+
+
+def rollback_branch(environment: str, model: str) -> str:
+    return f"model-bot/rollback/{environment}/{model}"

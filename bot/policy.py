@@ -1,0 +1,245 @@
+"""The promotion policy: a validated, immutable model of `policies/*.yaml`.
+
+Evaluation lives in `bot.gate` (gates, significance) and `bot.analysis` (canary metrics);
+this module only says what a valid policy is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.errors import InvalidInput
+from bot.expressions import Comparison, ExpressionError, parse_condition, parse_gate
+from bot.loading import load_file
+
+_DURATION = re.compile(r"^([1-9]\d{0,5})(s|m|h)$")
+_METRIC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def duration_seconds(text: str) -> int:
+    """`30s` / `10m` / `1h` -> seconds (the Argo Rollouts duration forms we accept)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"bad duration {text!r} (use a whole number with s, m or h, e.g. 10m)")
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def _check_duration(text: str) -> str:
+    duration_seconds(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Gate(Strict):
+    """One gate; `metric` holds the whole expression, as the seed articles write it."""
+
+    metric: str
+    description: str | None = None
+
+    @field_validator("metric")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            parse_gate(value)
+        except ExpressionError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @property
+    def comparison(self) -> Comparison:
+        return parse_gate(self.metric)
+
+
+class Significance(Strict):
+    """Paired bootstrap of the per-example improvement of candidate over champion."""
+
+    metric: str | None = Field(
+        default=None, description="per-example scores to compare; default primary_metric"
+    )
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    resamples: int = Field(default=2000, ge=100, le=100_000)
+    seed: int = Field(default=0, ge=0)
+    required: bool = Field(
+        default=True, description="fail the decision unless the interval excludes zero"
+    )
+
+
+class Rollout(Strict):
+    strategy: Literal["canary", "blueGreen"] = "canary"
+    steps: tuple[Annotated[int, Field(ge=1, le=100)], ...] = (5, 25, 75, 100)
+    pause: Duration = "10m"
+    analysis_from_step: int = Field(
+        default=1, ge=1, description="first canary step (1-based) followed by analysis"
+    )
+    auto_promotion: bool = Field(
+        default=False, description="blueGreen: promote after pre-promotion analysis passes"
+    )
+    scale_down_delay_seconds: int = Field(default=30, ge=0)
+    replicas: int = Field(default=2, ge=1, le=1000)
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        if not steps:
+            raise ValueError("needs at least one weight (e.g. [5, 25, 75, 100])")
+        if any(b <= a for a, b in itertools.pairwise(steps)):
+            raise ValueError(f"weights must increase, got {list(steps)} (e.g. [5, 25, 75, 100])")
+        return steps
+
+
+class AnalysisMetric(Strict):
+    """One Prometheus metric: the AnalysisTemplate and `model-bot analyze` both use it.
+
+    With `baseline_query` the evaluated query is `(query) / (baseline_query)`, so `result`
+    is the canary's value relative to the stable version's (e.g. `result <= 1.5`).
+    """
+
+    name: str
+    query: str
+    success: str
+    baseline_query: str | None = None
+    interval: Duration | None = None
+    count: int | None = Field(default=None, ge=1, le=1000)
+    failure_limit: int | None = Field(default=None, ge=0)
+
+    @field_validator("name")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not _METRIC_NAME.match(value):
+            raise ValueError(
+                f"bad metric name {value!r} (lowercase letters, digits and '-', at most 63, e.g. error-rate)"
+            )
+        return value
+
+    @field_validator("success")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            parse_condition(value)
+        except ExpressionError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("query", "baseline_query")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("empty query (write a PromQL expression)")
+        return value
+
+    @property
+    def condition(self) -> tuple[Comparison, ...]:
+        return parse_condition(self.success)
+
+
+class Analysis(Strict):
+    interval: Duration = "1m"
+    count: int = Field(default=5, ge=1, le=1000)
+    failure_limit: int = Field(default=0, ge=0)
+    initial_delay: Duration | None = None
+    metrics: tuple[AnalysisMetric, ...] = ()
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique(cls, metrics: tuple[AnalysisMetric, ...]) -> tuple[AnalysisMetric, ...]:
+        names = [m.name for m in metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"metric names must be unique, {', '.join(dupes)} repeats (rename one)"
+            )
+        return metrics
+
+
+OnFail = Literal["block", "block_and_notify"]
+OnRegression = Literal["notify", "rollback", "rollback_and_merge"]
+
+
+class EnvironmentOverride(Strict):
+    """Per-environment replacements: each field given replaces the policy's field whole."""
+
+    gates: tuple[Gate, ...] | None = None
+    significance: Significance | None = None
+    rollout: Rollout | None = None
+    analysis: Analysis | None = None
+    on_fail: OnFail | None = None
+    on_regression: OnRegression | None = None
+
+
+class Policy(Strict):
+    api_version: Literal["model-bot/v1"] = Field(alias="apiVersion")
+    kind: Literal["PromotionPolicy"]
+    primary_metric: str
+    primary_metric_goal: Literal["maximize", "minimize"] = "maximize"
+    gates: tuple[Gate, ...] = ()
+    significance: Significance | None = None
+    on_fail: OnFail = "block_and_notify"
+    rollout: Rollout = Rollout()
+    analysis: Analysis = Analysis()
+    on_regression: OnRegression = "rollback"
+    environments: dict[str, EnvironmentOverride] = {}
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("primary_metric")
+    @classmethod
+    def _metric_name(cls, value: str) -> str:
+        try:
+            parse_gate(f"{value} > 0")
+        except ExpressionError:
+            raise ValueError(f"bad metric name {value!r} (e.g. accuracy)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _env_names(self) -> Policy:
+        for name in self.environments:
+            if not _METRIC_NAME.match(name):
+                raise ValueError(
+                    f"bad environment name {name!r} in environments (lowercase DNS label)"
+                )
+        return self
+
+    def for_environment(self, environment: str | None) -> Policy:
+        """The policy with `environments[environment]` applied; unchanged if absent."""
+        if environment is None or environment not in self.environments:
+            return self
+        override = self.environments[environment]
+        changes = {k: v for k, v in override if v is not None}
+        return self.model_copy(update=changes)
+
+
+def load_policy(path: Path) -> Policy:
+    return load_file(path, Policy, "policy")
+
+
+def policy_json_schema() -> dict[str, object]:
+    schema = Policy.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "model-bot PromotionPolicy v1"
+    return schema
+
+
+__all__ = [
+    "Analysis",
+    "AnalysisMetric",
+    "EnvironmentOverride",
+    "Gate",
+    "InvalidInput",
+    "Policy",
+    "Rollout",
+    "Significance",
+    "duration_seconds",
+    "load_policy",
+    "policy_json_schema",
+]
