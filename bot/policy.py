@@ -87,6 +87,13 @@ class Rollout(Strict):
     )
     scale_down_delay_seconds: int = Field(default=30, ge=0)
     replicas: int = Field(default=2, ge=1, le=1000)
+    rollback_window: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="Argo Rollouts rollbackWindow.revisions: going back to one of the last N "
+        "revisions skips canary steps and analysis (the emergency path of a rollback)",
+    )
 
     @field_validator("steps")
     @classmethod

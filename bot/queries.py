@@ -1,0 +1,59 @@
+"""The PromQL a policy's analysis metric stands for, filled in for one model and environment.
+
+The AnalysisTemplate (`bot.render`) and `model-bot analyze` (`bot.analysis`) both call
+`effective_query`, so the cluster and the bot always judge the very same query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.errors import InvalidInput
+from bot.policy import AnalysisMetric
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """What a query may refer to: `{{ model }}`, `{{ environment }}`, `{{ namespace }}`.
+
+    Every value is a validated DNS-1123 label, so it cannot break out of a PromQL string.
+    """
+
+    model: str
+    environment: str
+    namespace: str
+
+
+@lru_cache(maxsize=1)
+def _environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
+
+
+def fill_query(query: str, context: QueryContext, field: str = "analysis.metrics") -> str:
+    try:
+        template = _environment().from_string(query)
+        return template.render(
+            model=context.model, environment=context.environment, namespace=context.namespace
+        )
+    except TemplateError as error:
+        raise InvalidInput.one(
+            "policy",
+            field,
+            f"query template error: {error} (use only {{{{ model }}}}, {{{{ environment }}}}, {{{{ namespace }}}})",
+        ) from None
+
+
+def effective_query(metric: AnalysisMetric, context: QueryContext) -> str:
+    """The query as evaluated: with a baseline, the canary's value divided by the stable's."""
+    field = f"analysis.metrics[{metric.name}]"
+    query = fill_query(metric.query, context, f"{field}.query")
+    if metric.baseline_query is None:
+        return query
+    baseline = fill_query(metric.baseline_query, context, f"{field}.baseline_query")
+    return f"({query}) / ({baseline})"
