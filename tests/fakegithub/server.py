@@ -1,0 +1,866 @@
+"""A stateful fake of the GitHub REST API (v3) and of GitHub's git smart-HTTP endpoint.
+
+PyGithub talks to it unmodified::
+
+    fake = FakeGitHub(tmp_path).start()
+    token = fake.add_user("bot").token
+    gh = github.Github(base_url=fake.api_url, auth=github.Auth.Token(token))
+
+Bare repositories live under ``root/repos/{owner}/{name}.git`` and are served over smart HTTP
+at ``fake.git_base_url`` (``http://127.0.0.1:PORT/git``) through ``git http-backend``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+import socket
+import subprocess
+import threading
+import time
+import traceback
+import urllib.parse
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from . import _git as git
+from ._api import Backend, Reply, Request, dumps
+from ._model import PERMISSION_ORDER, ApiError, Repo, User
+
+if TYPE_CHECKING:
+    import github
+
+__all__ = ["FakeGitHub", "FakeUser", "RecordedRequest"]
+
+SECONDARY_RATE_LIMIT_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID."
+)
+
+
+class RecordedRequest(NamedTuple):
+    """One request as received: method, path (``/api/v3`` prefix removed) and query parameters."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    login: str
+    id: int
+    token: str
+    type: str
+
+
+@dataclass
+class _Fault:
+    status: int
+    times: int
+    method: str | None
+    path_regex: re.Pattern[str] | None
+    headers: dict[str, str]
+    body: Any
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times <= 0:
+            return False
+        if self.method is not None and self.method.upper() != method:
+            return False
+        return self.path_regex is None or self.path_regex.search(path) is not None
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, fake: FakeGitHub) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size_line = self.rfile.readline()
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        body = self._read_body()
+        # Header names lower-cased (HTTP header names are case-insensitive).
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = self.server.fake._dispatch(self.command, self.path, headers, body)
+        if response is None:
+            # Simulated lost response: the request was processed but nothing is sent back.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        try:
+            self.send_response(response.status)
+            for key, value in response.headers:
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            if self.command != "HEAD" and response.body:
+                # One write for headers + body: no small-packet/delayed-ACK stalls on keep-alive.
+                self._headers_buffer.append(b"\r\n" + response.body)  # type: ignore[attr-defined]
+                self.flush_headers()
+            else:
+                self.end_headers()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+class FakeGitHub:
+    """Fake GitHub REST API + git smart HTTP, backed by bare repositories under ``root``."""
+
+    def __init__(self, root: Path | str, *, enforce_permissions: bool = False) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._backend = Backend(self.root)
+        self._backend.enforce_permissions = enforce_permissions
+        self._meta_lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._git_requests: list[RecordedRequest] = []
+        self._faults: list[_Fault] = []
+        self._drops: list[_Fault] = []
+        self._server_errors: list[str] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        #: Seconds to sleep before answering every API request (not git traffic).
+        self.latency: float = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> FakeGitHub:
+        if self._server is not None:
+            return self
+        self._server = _Server(self)
+        self._backend.base = self.base_url
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-github",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeGitHub is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (the fake's "github.com")."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """``http://127.0.0.1:PORT/api/v3``: pass as PyGithub's ``base_url``."""
+        return f"{self.base_url}/api/v3"
+
+    @property
+    def git_base_url(self) -> str:
+        return f"{self.base_url}/git"
+
+    @property
+    def enforce_permissions(self) -> bool:
+        return self._backend.enforce_permissions
+
+    @enforce_permissions.setter
+    def enforce_permissions(self, value: bool) -> None:
+        self._backend.enforce_permissions = value
+
+    # ------------------------------------------------------------------ seeding
+    def add_user(
+        self,
+        login: str,
+        token: str | None = None,
+        type: str = "User",
+        *,
+        name: str | None = None,
+        email: str | None = None,
+    ) -> FakeUser:
+        """Create (or update) a user and register a token for it (generated when None)."""
+        with self._backend.lock:
+            user = self._backend.ensure_user(login, type=type)
+            user.type = type
+            if name is not None:
+                user.name = name
+            if email is not None:
+                user.email = email
+            token = token or f"ghp_{uuid.uuid4().hex}{uuid.uuid4().hex[:4]}"
+            self._backend.tokens[token] = user.login.lower()
+            return FakeUser(login=user.login, id=user.id, token=token, type=user.type)
+
+    def add_token(self, login: str, token: str | None = None) -> str:
+        """Register an additional token for an existing user."""
+        with self._backend.lock:
+            user = self._backend.user(login)
+            if user is None:
+                raise KeyError(login)
+            token = token or f"ghp_{uuid.uuid4().hex}{uuid.uuid4().hex[:4]}"
+            self._backend.tokens[token] = user.login.lower()
+            return token
+
+    def revoke_token(self, token: str) -> None:
+        with self._backend.lock:
+            self._backend.tokens.pop(token, None)
+
+    def add_repo(
+        self,
+        owner: str,
+        name: str,
+        default_branch: str = "main",
+        *,
+        private: bool = True,
+        description: str | None = None,
+    ) -> Path:
+        """Create an (empty) bare repository and return its path. The owner user is created if needed."""
+        with self._backend.lock:
+            if self._backend.find_repo(owner, name) is not None:
+                raise ValueError(f"repository {owner}/{name} already exists")
+            owner_user = self._backend.user(owner) or self._backend.ensure_user(
+                owner, type="Organization"
+            )
+            path = self._backend.repos_root / owner_user.login / f"{name}.git"
+            git.init_bare(path, default_branch)
+            repo = Repo(
+                id=self._backend.next_id(),
+                owner=owner_user.login,
+                name=name,
+                path=path,
+                default_branch=default_branch,
+                private=private,
+                description=description,
+            )
+            self._backend.repos[(owner.lower(), name.lower())] = repo
+            return path
+
+    def set_permission(self, owner: str, name: str, login: str, permission: str) -> None:
+        """Grant ``login`` a role (admin|maintain|write|triage|read|none) on a repository."""
+        if permission not in PERMISSION_ORDER:
+            raise ValueError(f"unknown permission {permission!r}")
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            self._backend.ensure_user(login)
+            repo.permissions[login.lower()] = permission
+
+    def set_default_branch(self, owner: str, name: str, branch: str) -> None:
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            repo.default_branch = branch
+            git.run(repo.path, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
+
+    def repo_path(self, owner: str, name: str) -> Path:
+        with self._backend.lock:
+            return self._repo(owner, name).path
+
+    def clone_url(self, owner: str, name: str) -> str:
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            return f"{self.git_base_url}/{repo.owner}/{repo.name}.git"
+
+    def client(self, token: str, **kwargs: Any) -> github.Github:
+        """A PyGithub client for this fake with PyGithub's client-side throttling disabled.
+
+        (PyGithub sleeps 0.25 s between requests and 1 s between writes by default.)
+        """
+        import github
+
+        kwargs.setdefault("seconds_between_requests", 0)
+        kwargs.setdefault("seconds_between_writes", 0)
+        return github.Github(base_url=self.api_url, auth=github.Auth.Token(token), **kwargs)
+
+    @staticmethod
+    def git_auth_header(token: str) -> str:
+        """A header line for ``git -c http.extraHeader=...`` authenticating with ``token``."""
+        cred = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        return f"Authorization: Basic {cred}"
+
+    def commit_files(
+        self,
+        owner: str,
+        name: str,
+        branch: str,
+        files: Mapping[str, str | bytes | None],
+        message: str = "Update files",
+        *,
+        author: tuple[str, str] = ("Seeder", "seeder@example.com"),
+        parent: str | None = None,
+    ) -> str:
+        """Commit files straight into the bare repo (no clone): ``None`` deletes a path.
+
+        The commit goes on top of ``parent`` (default: the branch tip; a new branch starts from the
+        default branch when it exists). Returns the new commit sha.
+        """
+        import os
+        import tempfile
+
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+        ref = f"refs/heads/{branch}"
+        old = git.read_ref(repo.path, ref)
+        base = parent or old or git.read_ref(repo.path, f"refs/heads/{repo.default_branch}")
+        fd, index = tempfile.mkstemp(prefix="fakegh-index-")
+        os.close(fd)
+        os.unlink(index)
+        env = {"GIT_INDEX_FILE": index}
+        try:
+            if base:
+                git.run(repo.path, "read-tree", base, env=env)
+            else:
+                git.run(repo.path, "read-tree", "--empty", env=env)
+            for path, content in files.items():
+                if content is None:
+                    git.run(repo.path, "update-index", "--force-remove", "--", path, env=env)
+                    continue
+                data = content.encode() if isinstance(content, str) else content
+                blob = (
+                    git.run(repo.path, "hash-object", "-w", "--stdin", input=data)
+                    .stdout.decode()
+                    .strip()
+                )
+                git.run(
+                    repo.path,
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    f"100644,{blob},{path}",
+                    env=env,
+                )
+            tree = git.run(repo.path, "write-tree", env=env).stdout.decode().strip()
+        finally:
+            if os.path.exists(index):
+                os.unlink(index)
+        sig = git.Signature(author[0], author[1], int(time.time()))
+        sha = git.commit_tree(repo.path, tree, [base] if base else [], message + "\n", sig, sig)
+        if not git.update_ref(repo.path, ref, sha, old):
+            raise RuntimeError(f"{branch} moved while committing")
+        return sha
+
+    def create_branch(self, owner: str, name: str, branch: str, from_ref: str | None = None) -> str:
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            start = from_ref or repo.default_branch
+            sha = git.read_ref(repo.path, f"refs/heads/{start}") or git.out(
+                repo.path, "rev-parse", start
+            )
+            if not git.update_ref(repo.path, f"refs/heads/{branch}", sha, None):
+                raise ValueError(f"branch {branch} already exists")
+            return sha
+
+    def branch_sha(self, owner: str, name: str, branch: str) -> str | None:
+        with self._backend.lock:
+            return git.read_ref(self._repo(owner, name).path, f"refs/heads/{branch}")
+
+    # ------------------------------------------------------------------ request log
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """API requests received so far (a copy), including rejected and fault-injected ones."""
+        with self._meta_lock:
+            return list(self._requests)
+
+    @property
+    def git_requests(self) -> list[RecordedRequest]:
+        """Git smart-HTTP requests received so far (a copy)."""
+        with self._meta_lock:
+            return list(self._git_requests)
+
+    @property
+    def server_errors(self) -> list[str]:
+        """Tracebacks of unexpected exceptions inside the fake (should stay empty)."""
+        with self._meta_lock:
+            return list(self._server_errors)
+
+    def request_count(self, method: str | None = None, path_contains: str | None = None) -> int:
+        with self._meta_lock:
+            return sum(
+                1
+                for r in self._requests
+                if (method is None or r.method == method.upper())
+                and (path_contains is None or path_contains in r.path)
+            )
+
+    def reset_requests(self) -> None:
+        with self._meta_lock:
+            self._requests.clear()
+            self._git_requests.clear()
+
+    # ------------------------------------------------------------------ fault injection
+    def inject(
+        self,
+        status: int = 502,
+        times: int = 1,
+        method: str | None = None,
+        path_regex: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
+        """Answer the next ``times`` matching API requests with ``status`` instead of handling them.
+
+        ``path_regex`` is searched in the request path without the ``/api/v3`` prefix.
+        ``body`` may be a dict/list (JSON), str or bytes; default ``{"message": <reason>}``.
+        """
+        fault = _Fault(
+            status=status,
+            times=times,
+            method=method.upper() if method else None,
+            path_regex=re.compile(path_regex) if path_regex else None,
+            headers=dict(headers or {}),
+            body=body,
+        )
+        with self._meta_lock:
+            self._faults.append(fault)
+
+    def secondary_rate_limit(
+        self,
+        times: int = 1,
+        retry_after: int = 1,
+        method: str | None = None,
+        path_regex: str | None = None,
+    ) -> None:
+        """403 with ``Retry-After`` and GitHub's secondary-rate-limit message."""
+        self.inject(
+            403,
+            times=times,
+            method=method,
+            path_regex=path_regex,
+            headers={"Retry-After": str(retry_after)},
+            body={
+                "message": SECONDARY_RATE_LIMIT_MESSAGE,
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+                "#about-secondary-rate-limits",
+            },
+        )
+
+    def rate_limit_primary(
+        self,
+        times: int = 1,
+        reset_in: int = 1,
+        method: str | None = None,
+        path_regex: str | None = None,
+    ) -> None:
+        """403 with ``X-RateLimit-Remaining: 0`` and a reset ``reset_in`` seconds from now."""
+        reset = int(time.time()) + reset_in
+        self.inject(
+            403,
+            times=times,
+            method=method,
+            path_regex=path_regex,
+            headers={
+                "X-RateLimit-Limit": "5000",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(reset),
+                "X-RateLimit-Used": "5000",
+                "X-RateLimit-Resource": "core",
+            },
+            body={
+                "message": "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, "
+                "please include the request ID.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+                "#about-rate-limits",
+            },
+        )
+
+    def drop_response(
+        self, times: int = 1, method: str | None = "POST", path_regex: str | None = None
+    ) -> None:
+        """Process the next matching API requests normally, then close the connection without replying."""
+        drop = _Fault(
+            status=0,
+            times=times,
+            method=method.upper() if method else None,
+            path_regex=re.compile(path_regex) if path_regex else None,
+            headers={},
+            body=None,
+        )
+        with self._meta_lock:
+            self._drops.append(drop)
+
+    def clear_faults(self) -> None:
+        with self._meta_lock:
+            self._faults.clear()
+            self._drops.clear()
+
+    def _take(self, faults: list[_Fault], method: str, path: str) -> _Fault | None:
+        with self._meta_lock:
+            for fault in faults:
+                if fault.matches(method, path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        faults.remove(fault)
+                    return fault
+        return None
+
+    # ------------------------------------------------------------------ inspection
+    def _repo(self, owner: str, name: str) -> Repo:
+        repo = self._backend.find_repo(owner, name)
+        if repo is None:
+            raise KeyError(f"{owner}/{name}")
+        return repo
+
+    def pulls(self, owner: str, name: str, state: str = "all") -> list[dict[str, Any]]:
+        """Every pull request of a repo as GitHub's single-PR JSON, oldest first."""
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            out = []
+            for number in sorted(repo.issues):
+                issue = repo.issues[number]
+                if issue.pull is None:
+                    continue
+                self._backend.sync_pull(repo, issue)
+                if state in ("all", issue.state):
+                    out.append(self._backend.pull_json(repo, issue))
+            return out
+
+    def pull(self, owner: str, name: str, number: int) -> dict[str, Any]:
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            issue = repo.issues[number]
+            if issue.pull is None:
+                raise KeyError(number)
+            return self._backend.pull_json(repo, issue)
+
+    def issues(self, owner: str, name: str) -> list[dict[str, Any]]:
+        """Every issue (pull requests included, like GitHub) as issue JSON, oldest first."""
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            return [self._backend.issue_json(repo, repo.issues[n]) for n in sorted(repo.issues)]
+
+    def issue(self, owner: str, name: str, number: int) -> dict[str, Any]:
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            return self._backend.issue_json(repo, repo.issues[number])
+
+    def comments(self, owner: str, name: str, number: int | None = None) -> list[dict[str, Any]]:
+        """Issue comments of one issue/PR (or of the whole repo when ``number`` is None)."""
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            ids = repo.issues[number].comment_ids if number is not None else sorted(repo.comments)
+            return [self._backend.comment_json(repo, repo.comments[c]) for c in ids]
+
+    def reactions(
+        self, owner: str, name: str, *, comment_id: int | None = None, number: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Reactions on a comment (``comment_id``) or on an issue/PR (``number``)."""
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            if comment_id is not None:
+                items = repo.comments[comment_id].reactions
+            elif number is not None:
+                items = repo.issues[number].reactions
+            else:
+                raise ValueError("give comment_id or number")
+            return [self._backend.reaction_json(r) for r in items]
+
+    def labels(self, owner: str, name: str) -> list[dict[str, Any]]:
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            return [
+                self._backend.label_json(repo, lb)
+                for lb in sorted(repo.labels.values(), key=lambda x: x.id)
+            ]
+
+    def issue_labels(self, owner: str, name: str, number: int) -> list[str]:
+        with self._backend.lock:
+            return list(self._repo(owner, name).issues[number].labels)
+
+    def requested_reviewers(self, owner: str, name: str, number: int) -> dict[str, list[str]]:
+        with self._backend.lock:
+            pd = self._repo(owner, name).issues[number].pull
+            if pd is None:
+                raise KeyError(number)
+            return {"users": list(pd.requested_reviewers), "teams": list(pd.requested_teams)}
+
+    def reviews(self, owner: str, name: str, number: int) -> list[dict[str, Any]]:
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            issue = repo.issues[number]
+            if issue.pull is None:
+                raise KeyError(number)
+            return [self._backend.review_json(repo, issue, r) for r in issue.pull.reviews]
+
+    def all_stored_text(self, include_git: bool = True) -> str:
+        """Everything the fake stores (state, request log, git history), tokens excluded, as text."""
+        parts: list[str] = []
+        with self._backend.lock:
+            objects: list[Any] = [*self._backend.users.values(), *self._backend.teams.values()]
+            repos = list(self._backend.repos.values())
+            for obj in [*objects, *repos]:
+                parts.append(json.dumps(_jsonable(asdict(obj)), ensure_ascii=False))
+        with self._meta_lock:
+            for req in self._requests + self._git_requests:
+                parts.append(f"{req.method} {req.path} {json.dumps(req.query, ensure_ascii=False)}")
+        if include_git:
+            for repo in repos:
+                parts.append(git.dump_history(repo.path))
+        return "\n".join(parts)
+
+    # ------------------------------------------------------------------ HTTP dispatch
+    def _token_user(self, headers: Mapping[str, str]) -> User | None:
+        """The user owning the token in ``headers`` (lower-cased names), if any."""
+        auth = headers.get("authorization") or ""
+        scheme, _, value = auth.strip().partition(" ")
+        scheme, value = scheme.lower(), value.strip()
+        token: str | None = None
+        if scheme in ("token", "bearer"):
+            token = value
+        elif scheme == "basic":
+            try:
+                user, _, password = base64.b64decode(value).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None
+            token = password or user
+        if not token:
+            return None
+        with self._backend.lock:
+            login = self._backend.tokens.get(token)
+            return self._backend.users.get(login) if login else None
+
+    def _dispatch(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> _Response | None:
+        try:
+            split = urllib.parse.urlsplit(raw_path)
+            path = split.path
+            if path == "/git" or path.startswith("/git/"):
+                return self._dispatch_git(method, path, split.query, headers, body)
+            return self._dispatch_api(method, path, split.query, headers, body)
+        except Exception:
+            trace = traceback.format_exc()
+            with self._meta_lock:
+                self._server_errors.append(trace)
+            return _Response(
+                500,
+                [("Content-Type", "application/json; charset=utf-8")],
+                dumps({"message": "Server Error", "fake_traceback": trace}),
+            )
+
+    def _dispatch_api(
+        self, method: str, path: str, raw_query: str, headers: Mapping[str, str], body: bytes
+    ) -> _Response | None:
+        prefix = "/api/v3" if path == "/api/v3" or path.startswith("/api/v3/") else ""
+        rel = path[len(prefix) :] or "/"
+        query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+        with self._meta_lock:
+            self._requests.append(RecordedRequest(method, rel, query))
+        if self.latency > 0:
+            time.sleep(self.latency)
+
+        request_id = uuid.uuid4().hex[:20].upper()
+        base_headers = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("X-GitHub-Media-Type", "github.v3; format=json"),
+            ("X-GitHub-Api-Version-Selected", "2022-11-28"),
+            ("X-GitHub-Request-Id", request_id),
+        ]
+        fault = self._take(self._faults, method, rel)
+        if fault is not None:
+            return self._fault_response(fault, base_headers)
+
+        user = self._token_user(headers)
+        with self._backend.lock:
+            rate = self._backend.rate_headers(
+                user.login.lower() if user else None, count=user is not None
+            )
+        if user is None:
+            err = ApiError(401, "Bad credentials")
+            return _Response(401, base_headers + list(rate.items()), dumps(err.body()))
+
+        parsed: Any = None
+        if body.strip():
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                err = ApiError(400, "Problems parsing JSON")
+                return _Response(400, base_headers + list(rate.items()), dumps(err.body()))
+        link_base = f"{self.base_url}{prefix}"
+        reply: Reply = self._backend.handle(Request(method, rel, query, parsed, user, link_base))
+        out_headers = list(base_headers) + list(rate.items()) + list(reply.headers.items())
+        payload = b"" if reply.body is None else dumps(reply.body)
+        if reply.body is None:
+            out_headers = [h for h in out_headers if h[0] != "Content-Type"]
+        if self._take(self._drops, method, rel) is not None:
+            return None
+        return _Response(reply.status, out_headers, payload)
+
+    def _fault_response(self, fault: _Fault, base_headers: list[tuple[str, str]]) -> _Response:
+        headers = [
+            h for h in base_headers if h[0].lower() not in {k.lower() for k in fault.headers}
+        ]
+        if not any(k.lower() == "x-ratelimit-remaining" for k in fault.headers):
+            with self._backend.lock:
+                headers += list(self._backend.rate_headers(None, count=False).items())
+        headers += list(fault.headers.items())
+        body = fault.body
+        if body is None:
+            try:
+                phrase = HTTPStatus(fault.status).phrase
+            except ValueError:
+                phrase = "Error"
+            body = {"message": phrase, "documentation_url": "https://docs.github.com/rest"}
+        if isinstance(body, bytes):
+            payload = body
+        elif isinstance(body, str):
+            payload = body.encode()
+            headers = [h for h in headers if h[0] != "Content-Type"] + [
+                ("Content-Type", "text/plain; charset=utf-8")
+            ]
+        else:
+            payload = dumps(body)
+        return _Response(fault.status, headers, payload)
+
+    # ------------------------------------------------------------------ git smart HTTP
+    def _dispatch_git(
+        self, method: str, path: str, raw_query: str, headers: Mapping[str, str], body: bytes
+    ) -> _Response:
+        query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+        with self._meta_lock:
+            self._git_requests.append(RecordedRequest(method, path, query))
+        text = [("Content-Type", "text/plain; charset=utf-8")]
+        user = self._token_user(headers)
+        if user is None:
+            return _Response(
+                401, [*text, ("WWW-Authenticate", 'Basic realm="GitHub"')], b"Unauthorized\n"
+            )
+        match = re.fullmatch(r"/git/([^/]+)/([^/]+?)(?:\.git)?(/.*)?", path)
+        with self._backend.lock:
+            repo = self._backend.find_repo(match.group(1), match.group(2)) if match else None
+            role = self._backend.role(repo, user.login) if repo else "none"
+            enforce = self._backend.enforce_permissions
+        if match is None or repo is None:
+            return _Response(404, text, b"Repository not found.\n")
+        rest = match.group(3) or "/"
+        pushing = query.get("service") == "git-receive-pack" or rest.endswith("/git-receive-pack")
+        if enforce:
+            if role == "none" and repo.private:
+                return _Response(404, text, b"Repository not found.\n")
+            needed = "write" if pushing else "read"
+            if PERMISSION_ORDER.index(role) < PERMISSION_ORDER.index(needed):
+                msg = f"remote: Permission to {repo.full_name}.git denied to {user.login}.\n"
+                return _Response(403, text, msg.encode())
+
+        env = {
+            "GIT_PROJECT_ROOT": str(self._backend.repos_root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": f"/{repo.owner}/{repo.name}.git{rest}",
+            "QUERY_STRING": raw_query,
+            "REQUEST_METHOD": method,
+            "CONTENT_TYPE": headers.get("content-type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": user.login,
+            "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": str(self.port),
+            "GIT_COMMITTER_NAME": user.login,
+            "GIT_COMMITTER_EMAIL": f"{user.id}+{user.login}@users.noreply.github.com",
+        }
+        encoding = headers.get("content-encoding")
+        if encoding:
+            env["HTTP_CONTENT_ENCODING"] = encoding
+        protocol = headers.get("git-protocol")
+        if protocol:
+            env["GIT_PROTOCOL"] = protocol
+            env["HTTP_GIT_PROTOCOL"] = protocol
+        proc = subprocess.run(
+            ["git", "http-backend"],
+            input=body,
+            capture_output=True,
+            env=git.git_env(env),
+            check=False,
+        )
+        return self._parse_cgi(proc.stdout, proc.stderr)
+
+    @staticmethod
+    def _parse_cgi(output: bytes, stderr: bytes) -> _Response:
+        sep = min(
+            (i for i in (output.find(b"\r\n\r\n"), output.find(b"\n\n")) if i >= 0),
+            default=-1,
+        )
+        if sep < 0:
+            return _Response(
+                500, [("Content-Type", "text/plain")], b"git http-backend failed: " + stderr
+            )
+        head = output[:sep].decode("latin-1")
+        body = output[sep + (4 if output[sep : sep + 4] == b"\r\n\r\n" else 2) :]
+        status = 200
+        headers: list[tuple[str, str]] = []
+        for line in head.splitlines():
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = int(value.strip().split(" ", 1)[0])
+            elif key and key.lower() != "content-length":
+                headers.append((key.strip(), value.strip()))
+        return _Response(status, headers, body)
