@@ -102,7 +102,9 @@ def _pull_info(pull: PullRequest) -> PullRequestInfo:
 class Forge:
     """One repository on GitHub (or GitHub Enterprise Server: set `api_url`)."""
 
-    def __init__(self, settings: ForgeSettings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: ForgeSettings, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         import github
 
         self.settings = settings
@@ -116,11 +118,13 @@ class Forge:
             seconds_between_writes=settings.seconds_between_writes or None,
             lazy=True,
         )
-        self._repo: Repository = self._github.get_repo(settings.repo, lazy=True)
+        self._repo: Repository = self._github.get_repo(settings.repo)
         self.owner = settings.repo.split("/", 1)[0]
 
     # -- the one place that talks HTTP ------------------------------------------------------
-    def _call(self, what: str, action: Callable[[], T], *, recover: Callable[[], T | None] | None = None) -> T:
+    def _call(
+        self, what: str, action: Callable[[], T], *, recover: Callable[[], T | None] | None = None
+    ) -> T:
         """Run `action`, retrying transient failures; `recover` finds the result of a write
         whose response was lost (so a retried POST never creates a duplicate)."""
         import requests
@@ -224,7 +228,9 @@ class Forge:
         return self._call("read the repository", lambda: self._repo.default_branch)
 
     # -- pull requests ----------------------------------------------------------------------
-    def find_pulls(self, head_branch: str, state: str = "open", base: str | None = None) -> list[PullRequestInfo]:
+    def find_pulls(
+        self, head_branch: str, state: str = "open", base: str | None = None
+    ) -> list[PullRequestInfo]:
         def action() -> list[PullRequestInfo]:
             kwargs = {"state": state, "head": f"{self.owner}:{head_branch}"}
             if base is not None:
@@ -239,14 +245,18 @@ class Forge:
         return found[0] if found else None
 
     def get_pull(self, number: int) -> PullRequestInfo:
-        return self._call(f"read pull request #{number}", lambda: _pull_info(self._repo.get_pull(number)))
+        return self._call(
+            f"read pull request #{number}", lambda: _pull_info(self._repo.get_pull(number))
+        )
 
     def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRequestInfo:
         from github import GithubException
 
         def action() -> PullRequestInfo:
             try:
-                return _pull_info(self._repo.create_pull(base=base, head=head, title=title, body=body))
+                return _pull_info(
+                    self._repo.create_pull(base=base, head=head, title=title, body=body)
+                )
             except GithubException as error:
                 # 422: a PR for this head already exists (e.g. an earlier response was lost).
                 if error.status == 422:
@@ -300,7 +310,8 @@ class Forge:
     def comments(self, number: int) -> list[CommentInfo]:
         def action() -> list[CommentInfo]:
             return [
-                CommentInfo(c.id, c.body, c.user.login) for c in self._repo.get_issue(number).get_comments()
+                CommentInfo(c.id, c.body, c.user.login)
+                for c in self._repo.get_issue(number).get_comments()
             ]
 
         return self._call(f"read comments of #{number}", action)
