@@ -88,13 +88,26 @@ def _one_line(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    verbose = "--verbose" in args
+
+    def annotate(message: str) -> None:
+        """As the GitHub Action, also show the error as an annotation, in input names."""
+        import os
+
+        from bot.actionio import error_annotation, in_github_actions
+
+        if in_github_actions(os.environ):
+            click.echo(error_annotation(message, args))
+
     try:
         return cli.main(args=argv, prog_name="model-bot", standalone_mode=True)
     except BotError as error:
         if verbose:
             traceback.print_exc()
-        click.echo(f"model-bot: error: {_one_line(str(error))}", err=True)
+        message = _one_line(str(error))
+        click.echo(f"model-bot: error: {message}", err=True)
+        annotate(message)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         click.echo("model-bot: interrupted", err=True)
@@ -102,9 +115,10 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as error:  # noqa: BLE001 - the last line of defence: never a traceback
         if verbose:
             traceback.print_exc()
-        click.echo(
-            f"model-bot: internal error: {type(error).__name__}: {_one_line(str(error))} "
-            "(rerun with --verbose and report it)",
-            err=True,
+        message = (
+            f"internal error: {type(error).__name__}: {_one_line(str(error))} "
+            "(rerun with --verbose and report it)"
         )
+        click.echo(f"model-bot: {message}", err=True)
+        annotate(message)
         sys.exit(EXIT_USAGE)
