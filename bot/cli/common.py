@@ -1,0 +1,100 @@
+"""Options and output helpers shared by the commands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def evidence_options(command: F) -> F:
+    """`--results FILE` or the MLflow options: where the candidate's evidence comes from."""
+    options = [
+        click.option(
+            "--results",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Gate results JSON written by the evaluation step (see `model-bot schema gate-results`).",
+        ),
+        click.option(
+            "--mlflow-model",
+            metavar="NAME|models:/NAME/N",
+            help="Registered MLflow model (candidate); a models:/ URI may carry the version or @alias.",
+        ),
+        click.option("--mlflow-version", metavar="N", help="Candidate version of --mlflow-model."),
+        click.option(
+            "--tracking-uri",
+            envvar="MLFLOW_TRACKING_URI",
+            metavar="URI",
+            help="MLflow tracking server. [default: $MLFLOW_TRACKING_URI]",
+        ),
+        click.option(
+            "--champion-alias",
+            default="champion",
+            show_default=True,
+            help="Registry alias of the version to compare against.",
+        ),
+        click.option(
+            "--mlflow-timeout",
+            type=click.FloatRange(1, 600),
+            default=10.0,
+            show_default=True,
+            help="Give up on an unresponsive MLflow after about this many seconds.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def github_options(command: F) -> F:
+    options = [
+        click.option(
+            "--env-repo",
+            required=True,
+            metavar="OWNER/NAME|URL|PATH",
+            help="The environment repo: a GitHub repository, or a local path / file:// URL "
+            "(local mode: no GitHub, the branch is pushed to that repo).",
+        ),
+        click.option(
+            "--base",
+            metavar="BRANCH",
+            help="Base branch. [default: the repo's default branch; main for local repos]",
+        ),
+        click.option(
+            "--github-api-url",
+            envvar="GITHUB_API_URL",
+            metavar="URL",
+            help="GitHub API URL; GitHub Enterprise Server: https://HOST/api/v3. [default: $GITHUB_API_URL or api.github.com]",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def github_token() -> str | None:
+    """The token, from the environment only: a flag would show in process lists."""
+    return os.environ.get("GITHUB_TOKEN") or os.environ.get("MODEL_BOT_GITHUB_TOKEN") or None
+
+
+def write_outputs(values: Mapping[str, str | int | None]) -> None:
+    """Step outputs for GitHub Actions, when running as one."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    from bot.outputs import write_github_outputs
+
+    write_github_outputs(path, {k: "" if v is None else str(v) for k, v in values.items()})
+
+
+def append_summary(summary_file: Path | None, markdown: str) -> None:
+    if summary_file is None:
+        return
+    from bot.outputs import append_summary as append
+
+    append(summary_file, markdown)

@@ -1,0 +1,139 @@
+"""`model-bot promote`: gate, render and propose a model version as a pull request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.cli.common import (
+    append_summary,
+    evidence_options,
+    github_options,
+    github_token,
+    write_outputs,
+)
+from bot.errors import EXIT_NO
+
+
+@click.command("promote")
+@evidence_options
+@click.option(
+    "--policy",
+    "policy_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Promotion policy YAML.",
+)
+@click.option("--environment", required=True, help="Environment to promote into (e.g. production).")
+@github_options
+@click.option("--image", metavar="REPO", help="Image repository when the evidence names none.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the diff and PR body; change nothing anywhere."
+)
+@click.option("--no-pr", is_flag=True, help="Push the branch but open no pull request.")
+@click.option(
+    "--notify", metavar="OWNER/REPO#N", help="On a failed gate, comment the decision there."
+)
+@click.option(
+    "--summary-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the report here (e.g. $GITHUB_STEP_SUMMARY).",
+)
+@click.pass_context
+def promote(
+    ctx: click.Context,
+    results: Path | None,
+    mlflow_model: str | None,
+    mlflow_version: str | None,
+    tracking_uri: str | None,
+    champion_alias: str,
+    mlflow_timeout: float,
+    policy_path: Path,
+    environment: str,
+    env_repo: str,
+    base: str | None,
+    github_api_url: str | None,
+    image: str | None,
+    dry_run: bool,
+    no_pr: bool,
+    notify: str | None,
+    summary_file: Path | None,
+) -> None:
+    """Gate a candidate and open (or update) the pull request that promotes it.
+
+    The PR bumps the model in ENVIRONMENT's folder of the env repo, carries the evaluation
+    report in its body and commits it at reports/<model>/<version>.md. A failed gate opens
+    nothing and exits 1. Outcome: created | updated | unchanged | blocked.
+    """
+    from bot.cli.gate_cmd import _evidence
+    from bot.envtarget import parse_env_repo
+    from bot.names import require_environment
+    from bot.policy import load_policy
+    from bot.promote import PromoteOptions, notify_decision
+    from bot.promote import promote as run_promote
+    from bot.report import decision_text, gate_report_markdown
+
+    require_environment(environment)
+    target = parse_env_repo(env_repo, github_api_url)
+    policy = load_policy(policy_path)
+    evidence = _evidence(
+        results, mlflow_model, mlflow_version, tracking_uri, champion_alias, mlflow_timeout
+    )
+    token = github_token()
+    options = PromoteOptions(
+        environment=environment,
+        target=target,
+        base=base,
+        dry_run=dry_run,
+        no_pr=no_pr,
+        token=token,
+        image=image,
+        policy_source=str(policy_path),
+    )
+    result = run_promote(evidence, policy, options)
+
+    click.echo(decision_text(result.decision), nl=False)
+    if result.outcome == "blocked":
+        report = gate_report_markdown(evidence, result.decision)
+        append_summary(summary_file, report)
+        if notify and not dry_run:
+            notify_decision(notify, report, token, github_api_url)
+        write_outputs({"decision": "fail", "outcome": "blocked"})
+        click.echo("outcome: blocked (the gates failed: nothing was opened)")
+        ctx.exit(EXIT_NO)
+
+    pr = result.pull_request
+    show = result.outcome != "unchanged" and (result.local or result.dry_run or no_pr)
+    if result.diff and show:
+        click.echo("\n--- diff " + "-" * 60)
+        click.echo(result.diff, nl=False)
+    if result.body and show:
+        why = "dry run" if result.dry_run else "local mode" if result.local else "--no-pr"
+        click.echo(f"\n--- pull request ({why}: not opened) " + "-" * 40)
+        click.echo(f"title: {result.title}\n")
+        click.echo(result.body, nl=False)
+        click.echo("-" * 70)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    suffix = " (dry run)" if result.dry_run else ""
+    click.echo(
+        f"outcome: {result.outcome}{suffix}" + (f" ({result.reason})" if result.reason else "")
+    )
+    if result.branch:
+        click.echo(f"branch: {result.branch}")
+    if pr is not None:
+        click.echo(f"pull request: #{pr.number} {pr.url}")
+    if result.report_path:
+        click.echo(f"report: {result.report_path}")
+    if result.body:
+        append_summary(summary_file, result.body)
+    write_outputs(
+        {
+            "decision": "pass",
+            "outcome": result.outcome,
+            "pull-request-number": pr.number if pr else None,
+            "pull-request-url": pr.url if pr else None,
+            "report-path": result.report_path,
+        }
+    )
