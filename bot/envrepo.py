@@ -971,3 +971,37 @@ def _sparse_dirs(paths: Sequence[str]) -> list[str]:
 
 def _pathspecs(paths: Sequence[str]) -> list[str]:
     return [f":(literal){check_relative_path(p.rstrip('/'))}" for p in paths]
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+def init_repo_from_folder(
+    source: Path, dest: Path, *, branch: str, author: tuple[str, str], message: str
+) -> bool:
+    """Make `dest` a new git repository holding a copy of `source`, committed on `branch`.
+
+    Returns False (and changes nothing) when `dest` already is a git repository, so seeding
+    twice is harmless. Used by `model-bot demo` for its local environment repo.
+    """
+    if (dest / ".git").exists():
+        return False
+    if dest.exists() and any(dest.iterdir()):
+        raise InvalidInput.one(
+            str(dest), "", "exists and is not empty (choose another --dir or remove it)"
+        )
+    shutil.copytree(source, dest, dirs_exist_ok=True)
+    name, email = author
+    env = {
+        **_config_env(list(_SAFE_CONFIG)),
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+    git = Git(str(dest))
+    git.update_environment(**env)
+    git.execute(["git", "init", "--quiet", f"--initial-branch={branch}"])
+    git.execute(["git", "add", "--all"])
+    git.execute(["git", "commit", "--quiet", "--no-verify", "-m", message])
+    return True

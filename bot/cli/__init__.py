@@ -42,6 +42,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "chatops",
         "Handle an issue_comment event (/rollback, /help).",
     ),
+    "demo": (
+        "bot.cli.demo_cmd",
+        "demo",
+        "Promote the bundled example into a local env repo (no GitHub needed).",
+    ),
 }
 
 
