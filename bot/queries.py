@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.errors import InvalidInput
@@ -35,9 +35,15 @@ def _environment() -> SandboxedEnvironment:
     )
 
 
+@lru_cache(maxsize=256)
+def _compiled(query: str) -> Template:
+    """Compile each query text once: rendering many models reuses it."""
+    return _environment().from_string(query)
+
+
 def fill_query(query: str, context: QueryContext, field: str = "analysis.metrics") -> str:
     try:
-        template = _environment().from_string(query)
+        template = _compiled(query)
         return template.render(
             model=context.model, environment=context.environment, namespace=context.namespace
         )

@@ -1,0 +1,867 @@
+"""Render a model's files in an environment repo: Helm values, Argo Rollout, AnalysisTemplate.
+
+Pure: `render_change` takes the request, the current bytes of the model's folder and any
+override templates, and returns a `ChangeSet`; it reads no files and no clock, and the same
+input always gives byte-identical output.
+
+Which file is treated how (in the model's folder, `paths.model_dir` of .model-bot.yaml):
+
+* **Kustomize folder.** When the folder holds a `kustomization.yaml` (or `.yml`, or
+  `Kustomization`), the image is what kustomize sets: the bot updates `newTag` (and
+  `newName` with `kustomize.set_new_name`) of the matching `images` entry in place and
+  leaves every other file of the folder untouched. Its Rollout and values then belong to
+  whoever wrote the kustomization; rendering them too would fight kustomize's own image
+  override. The entry matches by `name` (`kustomize.image`, else the model's image
+  repository), or, with no such name and no `kustomize.image`, by `newName`. In such a
+  folder the current version is the image tag (`read_current_version`).
+
+* **Files the bot owns** start with the `HEADER` comment. They are rendered whole from the
+  templates each time, so local edits there are overwritten (the header says so). A file
+  that does not exist yet is rendered and gets the header.
+
+* **Files a person wrote** (no header) are edited in place by `bot.yamledit`, byte for byte
+  except the values the bot must change: in the values file the key paths of `value_keys`
+  (image tag, model version and the `extra` ones; a missing key is an error, never added),
+  in the Rollout only the tag of the containers that run the model's image. A person's
+  AnalysisTemplate is left as it is.
+
+With no analysis metrics in the policy the Rollout has no analysis steps and no
+AnalysisTemplate is rendered; a bot-owned one left from an earlier render is deleted.
+
+Templates are Jinja2 in one `SandboxedEnvironment` (`StrictUndefined`, no autoescape). Each
+`{{ }}` must end in `yaml_scalar`, `yaml_key` or `yaml_block`, which write values as quoted
+YAML; an unfiltered value is an error, so no name, tag or query can add a key or break a
+file. Override templates from the env repo's `templates_dir` win file by file.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal, NamedTuple
+
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from bot.config import DEFAULT_CONFIG, BotConfig
+from bot.errors import InvalidInput, Problem
+from bot.expressions import argo_condition
+from bot.names import check_dns_label, check_version, fill_path
+from bot.policy import Policy
+from bot.queries import QueryContext, effective_query
+from bot.resources import bundled_templates
+from bot.yamledit import (
+    YamlValueError,
+    load_all,
+    parse_key_path,
+    set_image_tag_in_bytes,
+    set_kustomize_image_in_bytes,
+    set_values_in_bytes,
+    yaml_block,
+    yaml_key,
+    yaml_scalar,
+)
+
+HEADER = (
+    "# Managed by model-bot: edits here are overwritten. Change templates/ or the policy instead."
+)
+MARKER = "# Managed by model-bot"
+MANAGED_BY = "model-bot"
+VALUES_TEMPLATE = "values.yaml.j2"
+ROLLOUT_TEMPLATE = "rollout.yaml.j2"
+ANALYSIS_TEMPLATE = "analysis-template.yaml.j2"
+TEMPLATE_NAMES = (VALUES_TEMPLATE, ROLLOUT_TEMPLATE, ANALYSIS_TEMPLATE)
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+CONFIG_SOURCE = ".model-bot.yaml"
+
+_LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_DNS_1035 = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")
+_DOMAIN = (
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REPOSITORY = re.compile(rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ADDRESS = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+# --------------------------------------------------------------------------------------------
+# Values in and out
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """What to render: one model version in one environment.
+
+    Optional fields fall back to `config`: the image repository to `image_repository`, the
+    namespace and Prometheus address to `environments.<env>` and then the top level. The
+    image tag defaults to the version and the model URI to `models:/<model>/<version>`.
+    A namespace that is neither given nor configured is left out of the manifests (the
+    Argo CD Application's destination decides); queries then use the environment name.
+    """
+
+    model: str
+    version: str
+    environment: str
+    policy: Policy
+    config: BotConfig = DEFAULT_CONFIG
+    image_repository: str | None = None
+    image_tag: str | None = None
+    model_uri: str | None = None
+    namespace: str | None = None
+    prometheus_address: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """The intended content of a model's files and how it differs from what is there.
+
+    `files` holds every file the bot looked after, in a fixed order (values, rollout,
+    analysis template; or the kustomization), including those that stay as they are.
+    """
+
+    files: Mapping[str, bytes]
+    changed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    deleted: tuple[str, ...] = ()
+    mode: Literal["render", "kustomize"] = "render"
+    model_dir: str = ""
+
+    @property
+    def changes(self) -> Mapping[str, bytes]:
+        """Path -> new bytes of the files to write (new or different)."""
+        return types.MappingProxyType({path: self.files[path] for path in self.changed})
+
+    @property
+    def outcome(self) -> Literal["changed", "unchanged"]:
+        return "changed" if self.changed or self.deleted else "unchanged"
+
+
+class CurrentVersion(NamedTuple):
+    version: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """A validated request with every default filled in."""
+
+    model: str
+    version: str
+    environment: str
+    tag: str
+    repository: str | None
+    uri: str
+    namespace: str | None
+    query_namespace: str
+    prometheus_address: str
+    policy: Policy
+    config: BotConfig
+    promoted: Mapping[str, str]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def _check(problems: list[Problem], field_name: str, check: Any, *args: Any) -> Any:
+    try:
+        return check(*args)
+    except ValueError as error:
+        problems.append(Problem(field_name, "", str(error)))
+        return None
+
+
+def _label_version(value: str) -> str:
+    check_version(value)
+    if not _LABEL_VALUE.match(value):
+        raise ValueError(
+            f"bad version {value!r}: it becomes the label app.kubernetes.io/version, so at most "
+            "63 characters, starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _image_repository(value: str) -> str:
+    if len(value) > 255 or not _IMAGE_REPOSITORY.match(value):
+        raise ValueError(
+            f"bad image repository {value!r}: use [registry[:port]/]path with lowercase "
+            "path parts, no tag (e.g. ghcr.io/acme/fraud-detector)"
+        )
+    return value
+
+
+def _free_text(value: str, what: str) -> str:
+    if not value or len(value) > 2048 or _CONTROL.search(value):
+        raise ValueError(f"bad {what} {value!r}: one line of at most 2048 characters")
+    return value
+
+
+def _address(value: str) -> str:
+    if len(value) > 2048 or not _ADDRESS.match(value):
+        raise ValueError(
+            f"bad Prometheus address {value!r}: use an http:// or https:// URL without spaces"
+        )
+    return value
+
+
+def _fill_extra(template: str, names: Mapping[str, str], field_name: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            raise InvalidInput.one(
+                CONFIG_SOURCE,
+                field_name,
+                f"unknown placeholder {match.group()} (use {{version}}, {{tag}}, {{model}} "
+                "or {environment})",
+            )
+        return names[match.group(1)]
+
+    return _PLACEHOLDER.sub(replace, template)
+
+
+def _promoted_values(
+    config: BotConfig, names: Mapping[str, str], problems: list[Problem]
+) -> dict[str, str]:
+    """Key path -> value of every key the bot sets on a promotion (value_keys)."""
+    keys = config.value_keys
+    wanted = [
+        ("value_keys.image_tag", keys.image_tag, names["tag"]),
+        ("value_keys.model_version", keys.model_version, names["version"]),
+    ]
+    for path, template in keys.extra.items():
+        try:
+            field_name = f"value_keys.extra.{path}"
+            wanted.append((field_name, path, _fill_extra(template, names, field_name)))
+        except InvalidInput as error:
+            problems.extend(error.problems)
+    promoted: dict[str, str] = {}
+    for field_name, path, value in wanted:
+        try:
+            parts = parse_key_path(path)
+        except ValueError as error:
+            problems.append(Problem(CONFIG_SOURCE, field_name, str(error)))
+            continue
+        if any(isinstance(part, int) for part in parts):
+            problems.append(
+                Problem(CONFIG_SOURCE, field_name, "list indexes are not supported here")
+            )
+            continue
+        if path in promoted and promoted[path] != value:
+            problems.append(Problem(CONFIG_SOURCE, field_name, f"{path} is named twice"))
+            continue
+        promoted[path] = value
+    return promoted
+
+
+def query_context(
+    config: BotConfig, model: str, environment: str, namespace: str | None = None
+) -> QueryContext:
+    """What `{{ namespace }}` and friends mean in a policy query, as the AnalysisTemplate has it.
+
+    The namespace is the one given, else `environments.<env>.namespace`, else the
+    environment's name; `model-bot analyze` must judge with this same context.
+    """
+    if namespace is None:
+        namespace = config.environment(environment).namespace
+    return QueryContext(model, environment, namespace or environment)
+
+
+def resolve(request: RenderRequest) -> _Resolved:
+    """Validate the request and fill in defaults; `InvalidInput` lists every problem."""
+    problems: list[Problem] = []
+    config = request.config
+    model = _check(problems, "--model", check_dns_label, request.model, "model")
+    version = _check(problems, "--version", _label_version, request.version)
+    environment = _check(
+        problems, "--environment", check_dns_label, request.environment, "environment"
+    )
+    if environment is not None:
+        problems.extend(_unknown_environment(config, environment))
+    if request.image_tag is not None:
+        tag = _check(problems, "--tag", check_version, request.image_tag, "image tag")
+    else:
+        tag = version  # the version is a valid tag
+    repository = (
+        request.image_repository
+        if request.image_repository is not None
+        else config.image_repository
+    )
+    if repository is not None:
+        repository = _check(problems, "--image", _image_repository, repository)
+    uri = request.model_uri
+    if uri is not None:
+        uri = _check(problems, "--model-uri", _free_text, uri, "model URI")
+    env_config = config.environment(request.environment)
+    namespace = request.namespace if request.namespace is not None else env_config.namespace
+    if namespace is not None:
+        namespace = _check(problems, "--namespace", check_dns_label, namespace, "namespace")
+    address = request.prometheus_address
+    if address is None:
+        address = env_config.prometheus_address or config.prometheus_address
+    origin = (
+        "--prometheus-address"
+        if request.prometheus_address is not None
+        else (
+            f"{CONFIG_SOURCE}: environments.{request.environment}.prometheus_address"
+            if env_config.prometheus_address
+            else f"{CONFIG_SOURCE}: prometheus_address"
+        )
+    )
+    address = _check(problems, origin, _address, address)
+    if model is not None and request.policy.rollout.strategy == "blueGreen":
+        problems.extend(_blue_green_names(model))
+    if problems:
+        raise InvalidInput(problems)
+    names = {"version": version, "tag": tag, "model": model, "environment": environment}
+    promoted = _promoted_values(config, names, problems)
+    problems.extend(_colliding_values(env_config.values, promoted, environment))
+    if problems:
+        raise InvalidInput(problems)
+    return _Resolved(
+        model=model,
+        version=version,
+        environment=environment,
+        tag=tag,
+        repository=repository,
+        uri=uri if uri is not None else f"models:/{model}/{version}",
+        namespace=namespace,
+        query_namespace=query_context(config, model, environment, namespace).namespace,
+        prometheus_address=address,
+        policy=request.policy,
+        config=config,
+        promoted=promoted,
+    )
+
+
+def value_at(document: object, path: str) -> object:
+    """The value at a dotted key path of plain data, or None where the path leads nowhere."""
+    node = document
+    for part in parse_key_path(path):
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list) and (isinstance(part, int) or str(part).isdigit()):
+            index = int(part)
+            node = node[index] if index < len(node) else None
+        else:
+            return None
+    return node
+
+
+def _unknown_environment(config: BotConfig, environment: str) -> list[Problem]:
+    if config.environments is None or environment in config.environments:
+        return []
+    known = ", ".join(sorted(config.environments)) or "none"
+    return [
+        Problem(
+            "--environment",
+            "",
+            f"unknown environment {environment!r} (known: {known}; add it under "
+            "environments in .model-bot.yaml)",
+        )
+    ]
+
+
+def _blue_green_names(model: str) -> list[Problem]:
+    preview = f"{model}-preview"
+    if _DNS_1035.match(preview):
+        return []
+    return [
+        Problem(
+            "--model",
+            "",
+            f"blueGreen needs the Services {model!r} and {preview!r}, so the model name "
+            "must start with a letter and have at most 55 characters",
+        )
+    ]
+
+
+def _colliding_values(
+    values: Mapping[str, object], promoted: Mapping[str, str], environment: str
+) -> list[Problem]:
+    return [
+        Problem(
+            CONFIG_SOURCE,
+            f"environments.{environment}.values.{path}",
+            "the bot sets this key on each promotion (remove it here; value_keys "
+            "names the keys the bot sets)",
+        )
+        for path in promoted
+        if value_at(values, path) is not None
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Templates
+# --------------------------------------------------------------------------------------------
+
+
+class YamlText(str):
+    """Text a YAML filter wrote; the only thing a template may output through `{{ }}`."""
+
+    __slots__ = ()
+
+
+class UnquotedValue(TemplateError):
+    """A template wrote a value without `| yaml_scalar` (or `yaml_key` / `yaml_block`)."""
+
+
+def _finalize(value: object) -> object:
+    if isinstance(value, YamlText):
+        return value
+    _defined(value)
+    raise UnquotedValue(
+        f"{{{{ }}}} writes {str(value)[:40]!r} without a YAML filter (end it with "
+        "| yaml_scalar, or | yaml_key / | yaml_block)"
+    )
+
+
+def _defined(value: object) -> object:
+    if isinstance(value, Undefined):
+        str(value)  # StrictUndefined raises the usual "is undefined" error
+    return value
+
+
+def _yaml_scalar_filter(value: object) -> YamlText:
+    return YamlText(yaml_scalar(_defined(value)))
+
+
+def _yaml_key_filter(value: object) -> YamlText:
+    return YamlText(yaml_key(_defined(value)))
+
+
+def _yaml_block_filter(value: object, indent: int = 0) -> YamlText:
+    return YamlText(yaml_block(_defined(value), indent))
+
+
+def merge_values(base: object, extra: object) -> object:
+    """Deep merge: mappings merge key by key, anything else in `extra` replaces `base`."""
+    if isinstance(base, Mapping) and isinstance(extra, Mapping):
+        merged = dict(base)
+        for key, value in extra.items():
+            merged[key] = merge_values(merged[key], value) if key in merged else value
+        return merged
+    return extra
+
+
+@lru_cache(maxsize=1)
+def environment() -> ImmutableSandboxedEnvironment:
+    """The one Jinja environment every render template is compiled in.
+
+    Sandboxed and immutable: a template cannot reach Python internals, and cannot change
+    the lists and mappings it is given (config values are shared between renders).
+    """
+    env = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_finalize,
+    )
+    env.filters.update(
+        yaml_scalar=_yaml_scalar_filter,
+        yaml_key=_yaml_key_filter,
+        yaml_block=_yaml_block_filter,
+        merge_values=merge_values,
+    )
+    return env
+
+
+def _template_error(error: Exception, source: str) -> InvalidInput:
+    line = getattr(error, "lineno", None)
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == source:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return InvalidInput.one(
+        source, f"line {line}" if line else "", f"template error: {' '.join(message.split())}"
+    )
+
+
+@lru_cache(maxsize=64)
+def compile_template(text: str, source: str) -> Template:
+    """Compile once per (text, source): rendering many models reuses the compiled code."""
+    env = environment()
+    try:
+        code = env.compile(text, name=source, filename=source)
+    except TemplateSyntaxError as error:
+        raise _template_error(error, source) from None
+    return env.template_class.from_code(env, code, env.make_globals(None), None)
+
+
+def _render_template(text: str, source: str, context: Mapping[str, object]) -> str:
+    template = compile_template(text, source)
+    try:
+        return template.render(context)
+    except (TemplateError, YamlValueError, TypeError, ValueError) as error:
+        raise _template_error(error, source) from None
+
+
+def _templates(
+    overrides: Mapping[str, str] | None, config: BotConfig
+) -> dict[str, tuple[str, str, bool]]:
+    """Template name -> (text, source shown in errors, is an override)."""
+    bundled = bundled_templates()
+    chosen = {name: (bundled[name], f"templates/{name}", False) for name in TEMPLATE_NAMES}
+    unknown = sorted(set(overrides or {}) - set(TEMPLATE_NAMES))
+    if unknown:
+        raise InvalidInput.one(
+            f"{config.templates_dir}/{unknown[0]}",
+            "",
+            f"not a template the bot renders (name it one of {', '.join(TEMPLATE_NAMES)})",
+        )
+    for name, text in (overrides or {}).items():
+        chosen[name] = (text, f"{config.templates_dir}/{name}", True)
+    return chosen
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+def analysis_template_name(model: str) -> str:
+    return f"{model}-analysis"
+
+
+def _context(r: _Resolved) -> dict[str, object]:
+    rollout = r.policy.rollout
+    analysis = r.policy.analysis
+    enabled = bool(analysis.metrics)
+    last = len(rollout.steps) - 1
+    steps = [
+        {
+            "weight": weight,
+            "pause": None if (i == last and weight == 100) else rollout.pause,
+            "analysis": enabled
+            and not (i == last and weight == 100)
+            and i + 1 >= rollout.analysis_from_step,
+        }
+        for i, weight in enumerate(rollout.steps)
+    ]
+    query_context = QueryContext(r.model, r.environment, r.query_namespace)
+    metrics = [
+        {
+            "name": metric.name,
+            "interval": metric.interval or analysis.interval,
+            "count": metric.count if metric.count is not None else analysis.count,
+            "failure_limit": (
+                metric.failure_limit if metric.failure_limit is not None else analysis.failure_limit
+            ),
+            "initial_delay": analysis.initial_delay,
+            "success_condition": argo_condition(metric.condition),
+            "address": r.prometheus_address,
+            "query": effective_query(metric, query_context),
+        }
+        for metric in analysis.metrics
+    ]
+    labels = {
+        "app.kubernetes.io/name": r.model,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/version": r.version,
+    }
+    promoted: dict[str, object] = {}
+    for path, value in r.promoted.items():
+        promoted = merge_values(promoted, _nested(path, value))  # type: ignore[assignment]
+    return {
+        "model": {"name": r.model, "version": r.version, "uri": r.uri},
+        "image": {
+            "repository": r.repository,
+            "tag": r.tag,
+            "ref": f"{r.repository}:{r.tag}",
+        },
+        "environment": r.environment,
+        "namespace": r.namespace,
+        "labels": labels,
+        "selector_labels": {"app.kubernetes.io/name": r.model},
+        "pod_labels": {
+            "app.kubernetes.io/name": r.model,
+            "app.kubernetes.io/version": r.version,
+            "app": r.model,
+        },
+        "rollout": {
+            "strategy": rollout.strategy,
+            "replicas": rollout.replicas,
+            "rollback_window": rollout.rollback_window,
+            "revision_history_limit": max(10, rollout.rollback_window),
+            "canary_steps": steps,
+            "weights": list(rollout.steps),
+            "pause": rollout.pause,
+            "active_service": r.model,
+            "preview_service": f"{r.model}-preview",
+            "auto_promotion": rollout.auto_promotion,
+            "scale_down_delay_seconds": rollout.scale_down_delay_seconds,
+        },
+        "analysis": {
+            "enabled": enabled,
+            "template_name": analysis_template_name(r.model),
+            "metrics": metrics,
+        },
+        "environment_values": dict(r.config.environment(r.environment).values),
+        "promoted_values": promoted,
+    }
+
+
+def _nested(path: str, value: str) -> dict[str, object]:
+    nested: object = value
+    for part in reversed(parse_key_path(path)):
+        nested = {part: nested}
+    assert isinstance(nested, dict)
+    return nested
+
+
+def is_bot_owned(data: bytes) -> bool:
+    """A file whose first line is the bot's header comment (after an optional BOM)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.startswith(MARKER.encode())
+
+
+def _render_file(
+    name: str, templates: Mapping[str, tuple[str, str, bool]], context: Mapping[str, object]
+) -> bytes:
+    text, source, _ = templates[name]
+    body = _render_template(text, source, context)
+    if not body.endswith("\n"):
+        body += "\n"
+    return f"{HEADER}\n{body}".encode()
+
+
+def _check_override(
+    name: str, data: bytes, templates: Mapping[str, tuple[str, str, bool]], r: _Resolved
+) -> None:
+    """An override template's output must parse; a values file must hold the promoted keys."""
+    _, source, override = templates[name]
+    if not override:
+        return
+    try:
+        docs = load_all(data, f"{source} (rendered)")
+    except InvalidInput as error:
+        raise InvalidInput.one(
+            source, "", f"renders invalid YAML: {error} (fix the template)"
+        ) from None
+    if name != VALUES_TEMPLATE:
+        return
+    document = docs[0] if len(docs) == 1 else None
+    for path, value in r.promoted.items():
+        if value_at(document, path) != value:
+            raise InvalidInput.one(
+                source,
+                "",
+                f"must set {path} to the promoted value (merge promoted_values, as the "
+                "bundled values.yaml.j2 does)",
+            )
+
+
+def model_dir(config: BotConfig, environment: str, model: str, version: str) -> str:
+    return fill_path(config.paths.model_dir, environment=environment, model=model, version=version)
+
+
+def candidate_paths(config: BotConfig, environment: str, model: str, version: str) -> list[str]:
+    """Every repo-relative path `render_change` may read: the caller passes those that exist."""
+    folder = model_dir(config, environment, model, version)
+    paths = config.paths
+    names = (paths.values, paths.rollout, paths.analysis_template, *KUSTOMIZATION_NAMES)
+    return [f"{folder}/{name}" for name in names]
+
+
+def _need_repository(r: _Resolved, path: str) -> str:
+    if r.repository is None:
+        raise InvalidInput.one(
+            "--image",
+            "",
+            f"no image repository to render {path} (pass --image or set image_repository "
+            "in .model-bot.yaml)",
+        )
+    return r.repository
+
+
+def render_change(
+    request: RenderRequest,
+    existing: Mapping[str, bytes],
+    templates: Mapping[str, str] | None = None,
+) -> ChangeSet:
+    """The files of `request.model` in `request.environment` after promoting its version.
+
+    `existing` maps repo-relative paths to the current bytes of the model's files (see
+    `candidate_paths`); `templates` maps template file names (`rollout.yaml.j2`...) to
+    override texts from the env repo, which win over the bundled ones file by file.
+    """
+    r = resolve(request)
+    folder = model_dir(r.config, r.environment, r.model, r.version)
+    kustomization = next(
+        (f"{folder}/{n}" for n in KUSTOMIZATION_NAMES if f"{folder}/{n}" in existing), None
+    )
+    if kustomization is not None:
+        return _kustomize_change(r, kustomization, existing[kustomization], folder)
+
+    chosen = _templates(templates, r.config)
+    paths = r.config.paths
+    values_path = f"{folder}/{paths.values}"
+    rollout_path = f"{folder}/{paths.rollout}"
+    analysis_path = f"{folder}/{paths.analysis_template}"
+    files: dict[str, bytes] = {}
+    deleted: list[str] = []
+    context: dict[str, object] | None = None
+
+    def rendered(name: str, path: str) -> bytes:
+        nonlocal context
+        _need_repository(r, path)
+        if context is None:
+            context = _context(r)
+        data = _render_file(name, chosen, context)
+        _check_override(name, data, chosen, r)
+        return data
+
+    old = existing.get(values_path)
+    if old is None or is_bot_owned(old):
+        files[values_path] = rendered(VALUES_TEMPLATE, values_path)
+    else:
+        files[values_path] = set_values_in_bytes(old, r.promoted, values_path)
+
+    old = existing.get(rollout_path)
+    if old is None or is_bot_owned(old):
+        files[rollout_path] = rendered(ROLLOUT_TEMPLATE, rollout_path)
+    else:
+        repository = _need_repository(r, rollout_path)
+        files[rollout_path] = set_image_tag_in_bytes(old, repository, r.tag, rollout_path)
+
+    old = existing.get(analysis_path)
+    if old is not None and not is_bot_owned(old):
+        files[analysis_path] = old
+    elif r.policy.analysis.metrics:
+        files[analysis_path] = rendered(ANALYSIS_TEMPLATE, analysis_path)
+    elif old is not None:
+        deleted.append(analysis_path)
+
+    return _change_set(files, existing, deleted, "render", folder)
+
+
+def _kustomize_change(r: _Resolved, path: str, data: bytes, folder: str) -> ChangeSet:
+    settings = r.config.kustomize
+    name = settings.image or r.repository
+    if name is None:
+        raise InvalidInput.one(
+            "--image",
+            "",
+            f"no image to find in {path} (pass --image, or set kustomize.image or "
+            "image_repository in .model-bot.yaml)",
+        )
+    new_name = None
+    if settings.set_new_name:
+        new_name = _need_repository(r, path)
+    fallback = r.repository if settings.image is None else None
+    new = set_kustomize_image_in_bytes(
+        data, name, r.tag, path, new_name=new_name, fallback_new_name=fallback
+    )
+    return _change_set({path: new}, {path: data}, [], "kustomize", folder)
+
+
+def _change_set(
+    files: Mapping[str, bytes],
+    existing: Mapping[str, bytes],
+    deleted: Sequence[str],
+    mode: Literal["render", "kustomize"],
+    folder: str,
+) -> ChangeSet:
+    changed = tuple(path for path, data in files.items() if existing.get(path) != data)
+    unchanged = tuple(path for path, data in files.items() if existing.get(path) == data)
+    return ChangeSet(
+        files=types.MappingProxyType(dict(files)),
+        changed=changed,
+        unchanged=unchanged,
+        deleted=tuple(deleted),
+        mode=mode,
+        model_dir=folder,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading what a folder declares
+# --------------------------------------------------------------------------------------------
+
+
+def _shortest(paths: Sequence[str]) -> str | None:
+    return min(paths, key=lambda p: (p.count("/"), p)) if paths else None
+
+
+def _scalar_text(value: object) -> str | None:
+    if isinstance(value, bool) or value is None or isinstance(value, Mapping | list):
+        return None
+    return str(value)
+
+
+def read_current_version(
+    existing: Mapping[str, bytes],
+    config: BotConfig = DEFAULT_CONFIG,
+    *,
+    image_repository: str | None = None,
+) -> CurrentVersion | None:
+    """The (version, tag) a model's folder declares now, or None when it declares none.
+
+    With a kustomization (see the module docstring) the tag is the `newTag` of the
+    `images` entry `render_change` would update (named `kustomize.image`, else the image
+    repository, else the only entry) and the version is that tag. Otherwise the values
+    file's `value_keys.model_version` and `value_keys.image_tag` (the version defaults to
+    the tag). `existing` is the folder's files by repo-relative path, as for
+    `render_change`; the shortest matching path wins.
+    """
+    kustomizations = [
+        p for p in existing if any(p == n or p.endswith("/" + n) for n in KUSTOMIZATION_NAMES)
+    ]
+    path = _shortest(kustomizations)
+    if path is not None:
+        docs = load_all(existing[path], path)
+        images = docs[0].get("images") if docs and isinstance(docs[0], Mapping) else None
+        entries = [e for e in images or [] if isinstance(e, Mapping)]
+        repository = image_repository or config.image_repository
+        name = config.kustomize.image or repository
+        chosen = [e for e in entries if name is not None and e.get("name") == name]
+        if not chosen and config.kustomize.image is None and repository is not None:
+            chosen = [e for e in entries if e.get("newName") == repository]
+        if not chosen and name is None and len(entries) == 1:
+            chosen = entries
+        tag = _scalar_text(chosen[0].get("newTag")) if chosen else None
+        return CurrentVersion(tag, tag) if tag else None
+
+    values_name = config.paths.values
+    candidates = [p for p in existing if p == values_name or p.endswith("/" + values_name)]
+    path = _shortest(candidates)
+    if path is None:
+        return None
+    docs = load_all(existing[path], path)
+    document = docs[0] if docs else None
+    tag = _scalar_text(value_at(document, config.value_keys.image_tag))
+    version = _scalar_text(value_at(document, config.value_keys.model_version))
+    if not tag:
+        return None
+    return CurrentVersion(version or tag, tag)
+
+
+__all__ = [
+    "HEADER",
+    "KUSTOMIZATION_NAMES",
+    "TEMPLATE_NAMES",
+    "ChangeSet",
+    "CurrentVersion",
+    "RenderRequest",
+    "candidate_paths",
+    "compile_template",
+    "environment",
+    "is_bot_owned",
+    "merge_values",
+    "model_dir",
+    "query_context",
+    "read_current_version",
+    "render_change",
+    "resolve",
+    "value_at",
+]

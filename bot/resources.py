@@ -1,0 +1,80 @@
+"""Where the bot's bundled data lives: templates, policies and the Argo Rollouts CRDs.
+
+From a source checkout (or an editable install) `templates/` and `policies/` sit next to the
+`bot/` package; an installed wheel carries them as `bot/_data/templates` and
+`bot/_data/policies` (see `force-include` in pyproject.toml). The CRD schemas are package
+data in `bot/schemas/` either way. The installed location wins, so a stray top-level
+`templates/` folder in site-packages is never picked up.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import bot
+from bot.errors import BotError
+
+PACKAGE_DIR = Path(bot.__file__).resolve().parent
+TEMPLATE_SUFFIX = ".j2"
+
+
+class MissingResource(BotError):
+    """The installation is broken: bundled data the bot needs is not there."""
+
+
+def data_dir(name: str) -> Path:
+    """`templates` or `policies`: the installed copy, else the source tree's."""
+    for candidate in (PACKAGE_DIR / "_data" / name, PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise MissingResource(
+        f"bundled {name}/ folder not found next to {PACKAGE_DIR} (reinstall model-promotion-bot)"
+    )
+
+
+def templates_dir() -> Path:
+    return data_dir("templates")
+
+
+def policies_dir() -> Path:
+    return data_dir("policies")
+
+
+def schemas_dir() -> Path:
+    return PACKAGE_DIR / "schemas"
+
+
+def crd_path(kind: str) -> Path:
+    """The bundled CRD file of an Argo Rollouts kind (`Rollout`, `AnalysisTemplate`)."""
+    names = {"Rollout": "rollout-crd.yaml", "AnalysisTemplate": "analysis-template-crd.yaml"}
+    path = schemas_dir() / "argo-rollouts" / names[kind]
+    if not path.is_file():
+        raise MissingResource(f"bundled CRD {path} not found (reinstall model-promotion-bot)")
+    return path
+
+
+@lru_cache(maxsize=1)
+def bundled_templates() -> Mapping[str, str]:
+    """Every bundled `*.j2` template by file name; read once per process."""
+    folder = templates_dir()
+    return types.MappingProxyType(
+        {
+            path.name: path.read_text(encoding="utf-8")
+            for path in sorted(folder.glob(f"*{TEMPLATE_SUFFIX}"))
+            if path.is_file()
+        }
+    )
+
+
+__all__ = [
+    "MissingResource",
+    "bundled_templates",
+    "crd_path",
+    "data_dir",
+    "policies_dir",
+    "schemas_dir",
+    "templates_dir",
+]
