@@ -1,7 +1,7 @@
 """The workflows we ship and document, and action.yml, as contracts.
 
 Validates every workflow (this repository's `.github/workflows`, the user workflows in
-`docs/workflows`, and every ```yaml block of README.md and README-workflows.md) against the
+`docs/workflows`, and every ```yaml workflow block of README.md) against the
 GitHub workflow schema, and action.yml against the action schema, with `check-jsonschema`
 (offline). Then checks what a schema cannot: no `${{ }}` inside `run:`, third-party actions
 pinned by commit SHA with a version comment, least-privilege `permissions:`, a `concurrency:`
@@ -25,15 +25,16 @@ from ruamel.yaml import YAML
 REPO = Path(__file__).resolve().parents[1]
 ACTION = REPO / "action.yml"
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
-READMES = (REPO / "README.md", REPO / "README-workflows.md")
+READMES = (REPO / "README.md",)
 USER_WORKFLOWS = sorted((REPO / "docs" / "workflows").glob("*.yml"))
 REPO_WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
 
-# Where the docs use this action, they name it by this placeholder (README-workflows.md tells
+# Where the docs use this action, they name it by this placeholder (README.md tells
 # readers to put their own OWNER/model-promotion-bot@<commit SHA>).
 BOT_PLACEHOLDER = "acme/model-promotion-bot@v1"
 PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*['\"]?([^'\"\s#]+)['\"]?\s*(#.*)?$")
+WORKFLOW_BLOCK = re.compile(r"^jobs:", re.MULTILINE)
 YAML_BLOCK = re.compile(r"^```yaml\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
@@ -60,6 +61,8 @@ def _workflows() -> list[Workflow]:
     for readme in READMES:
         if readme.exists():
             for number, block in enumerate(yaml_blocks(readme.read_text()), 1):
+                if not WORKFLOW_BLOCK.search(block):
+                    continue  # a policy or config example, not a workflow
                 found.append(Workflow(f"{readme.name}#yaml-{number}", block, True))
     return found
 
@@ -245,10 +248,10 @@ def test_action_outputs_are_described(output: str, values: list[str]) -> None:
         assert re.search(rf"\b{value}\b", spec["description"]), f"{output}: list {value}"
 
 
-def test_readme_fragment_shows_the_user_workflows_byte_for_byte() -> None:
-    blocks = yaml_blocks((REPO / "README-workflows.md").read_text())
+def test_readme_shows_the_user_workflows_byte_for_byte() -> None:
+    blocks = yaml_blocks((REPO / "README.md").read_text())
     for path in USER_WORKFLOWS:
-        assert path.read_text() in blocks, f"paste {path.name} into README-workflows.md again"
+        assert path.read_text() in blocks, f"paste {path.name} into README.md again"
 
 
 def test_readme_workflows_match_their_files_once_pasted() -> None:
@@ -262,8 +265,8 @@ def test_readme_workflows_match_their_files_once_pasted() -> None:
                 assert block == text, f"README.md's copy of {path.name} differs from the file"
 
 
-def test_readme_fragment_documents_every_input_and_output() -> None:
-    text = (REPO / "README-workflows.md").read_text()
+def test_readme_documents_every_input_and_output() -> None:
+    text = (REPO / "README.md").read_text()
     action = YAML(typ="safe").load(ACTION.read_text())
     for name in [*action["inputs"], *action["outputs"]]:
         assert re.search(rf"^\| `{re.escape(name)}` \|", text, re.MULTILINE), name
