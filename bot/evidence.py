@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from bot.errors import InvalidInput, Problem
 from bot.loading import parse_json, read_text, validate_data
 
 # Metric values may be NaN/inf/null in the file: such a metric fails its gate with that reason.
@@ -99,10 +100,34 @@ def is_measurable(value: float | None) -> bool:
     return value is not None and not math.isnan(value) and not math.isinf(value)
 
 
+def pairing_problems(evidence: Evidence, source: str) -> list[Problem]:
+    """Per-example scores are paired by index: a metric scored for both the candidate and the
+    champion needs the same number of scores on each side."""
+    if evidence.champion is None:
+        return []
+    problems = []
+    for metric, scores in evidence.scores.items():
+        other = evidence.champion.scores.get(metric)
+        if other is not None and len(other) != len(scores):
+            problems.append(
+                Problem(
+                    source,
+                    f"champion.scores.{metric}",
+                    f"has {len(other)} scores but scores.{metric} has {len(scores)} "
+                    "(scores are paired by example index: give both the same examples)",
+                )
+            )
+    return problems
+
+
 def load_evidence(path: Path) -> Evidence:
     """Read a gate-results JSON file (format: `model-bot schema gate-results`)."""
     text = read_text(path, "gate results")
-    return validate_data(parse_json(text, str(path)), Evidence, str(path))
+    evidence = validate_data(parse_json(text, str(path)), Evidence, str(path))
+    problems = pairing_problems(evidence, str(path))
+    if problems:
+        raise InvalidInput(problems)
+    return evidence
 
 
 def gate_results_json_schema() -> dict[str, object]:

@@ -34,9 +34,19 @@ _TYPE_NAMES = {
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "list_type": "a list",
+    "tuple_type": "a list",
+    "set_type": "a list",
+    "frozen_set_type": "a list",
     "dict_type": "a mapping",
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
+}
+
+_BOUNDS = {
+    "greater_than": ("gt", ">"),
+    "greater_than_equal": ("ge", ">="),
+    "less_than": ("lt", "<"),
+    "less_than_equal": ("le", "<="),
 }
 
 
@@ -53,6 +63,9 @@ def _describe(error: Any, model: type[BaseModel]) -> str:
         return f"got {_short(error.get('input'))}, use one of {expected}"
     if kind == "value_error":
         return str(error["ctx"]["error"])
+    if kind in _BOUNDS:
+        limit = error.get("ctx", {}).get(_BOUNDS[kind][0])
+        return f"must be {_BOUNDS[kind][1]} {limit}, got {_short(error.get('input'))}"
     message = str(error.get("msg", "invalid value"))
     return message[0].lower() + message[1:] if message else "invalid value"
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, Problem
 from bot.expressions import Comparison, ExpressionError, parse_condition, parse_gate
 from bot.loading import load_file
 
@@ -67,12 +67,26 @@ class Significance(Strict):
     metric: str | None = Field(
         default=None, description="per-example scores to compare; default primary_metric"
     )
+    goal: Literal["maximize", "minimize"] | None = Field(
+        default=None,
+        description="which direction is better for metric; default primary_metric_goal",
+    )
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     resamples: int = Field(default=2000, ge=100, le=100_000)
     seed: int = Field(default=0, ge=0)
     required: bool = Field(
         default=True, description="fail the decision unless the interval excludes zero"
     )
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_gate(f"{value} > 0")
+            except ExpressionError:
+                raise ValueError(f"bad metric name {value!r} (e.g. accuracy)") from None
+        return value
 
 
 class Rollout(Strict):
@@ -230,6 +244,43 @@ def load_policy(path: Path) -> Policy:
     return load_file(path, Policy, "policy")
 
 
+def policy_problems(policy: Policy, source: str) -> list[Problem]:
+    """What a valid-looking policy still gets wrong: analysis queries whose templates do not
+    render (a Jinja syntax error or an unknown variable)."""
+    from bot.queries import QueryContext, fill_query
+
+    context = QueryContext(model="model", environment="environment", namespace="namespace")
+    analyses = [("analysis", policy.analysis)] + [
+        (f"environments.{name}.analysis", override.analysis)
+        for name, override in policy.environments.items()
+        if override.analysis is not None
+    ]
+    problems: list[Problem] = []
+    for prefix, analysis in analyses:
+        for index, metric in enumerate(analysis.metrics):
+            for field in ("query", "baseline_query"):
+                query = getattr(metric, field)
+                if query is None:
+                    continue
+                try:
+                    fill_query(query, context)
+                except InvalidInput as error:
+                    problems += [
+                        Problem(source, f"{prefix}.metrics[{index}].{field}", p.message)
+                        for p in error.problems
+                    ]
+    return problems
+
+
+def check_policy_file(path: Path) -> Policy:
+    """Load a policy and check it as `model-bot policy check` does; raise every problem."""
+    policy = load_policy(path)
+    problems = policy_problems(policy, str(path))
+    if problems:
+        raise InvalidInput(problems)
+    return policy
+
+
 def policy_json_schema() -> dict[str, object]:
     schema = Policy.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -246,7 +297,9 @@ __all__ = [
     "Policy",
     "Rollout",
     "Significance",
+    "check_policy_file",
     "duration_seconds",
     "load_policy",
     "policy_json_schema",
+    "policy_problems",
 ]

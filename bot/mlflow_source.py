@@ -1,0 +1,343 @@
+"""Evidence from the MLflow model registry. The only module that imports mlflow.
+
+mlflow is imported inside the functions (about a second of import time), so commands that do
+not read MLflow never load it. The adapter returns our `Evidence`, never mlflow objects.
+
+* candidate: a registered model version; its metrics, params and lineage come from the run
+  that produced it (`mlflow.source.git.commit` tag, `mlflow.log_input` datasets);
+* champion: the version behind an alias (default `champion`); no alias means no champion;
+* image: the model version's tags `image` and `image_tag`, when set;
+* per-example scores: a run artifact `scores.json` (`{"metric": [..]}`), when present.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ExternalError, InvalidInput
+from bot.evidence import Evidence, pairing_problems
+from bot.loading import validate_data
+
+DEFAULT_TIMEOUT = 10.0
+# A tracking server over HTTP (what mlflow-skinny supports without a database driver).
+TRACKING_SCHEMES = ("http://", "https://", "databricks")
+SCORES_ARTIFACT = "scores.json"
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+_EVAL_CONTEXTS = ("evaluation", "eval", "test", "validation")
+_MODEL_URI = re.compile(r"models:/(?P<name>[^/@]+)(?:/(?P<version>[^/@]+)|@(?P<alias>[^/@]+))/?")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model version, or the version an alias points to."""
+
+    name: str
+    version: str | None = None
+    alias: str | None = None
+
+    def __str__(self) -> str:
+        return (
+            f"models:/{self.name}@{self.alias}"
+            if self.alias
+            else f"models:/{self.name}/{self.version}"
+        )
+
+
+def parse_model_uri(text: str) -> ModelSpec:
+    """`models:/NAME/VERSION` or `models:/NAME@ALIAS` -> ModelSpec; ValueError otherwise."""
+    match = _MODEL_URI.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"bad model URI {text!r} (use models:/NAME/VERSION or models:/NAME@ALIAS)")
+    return ModelSpec(match.group("name"), match.group("version"), match.group("alias"))
+
+
+def model_spec(model: str, version: str | None) -> ModelSpec:
+    """A spec from `--mlflow-model` and `--mlflow-version` (a `models:/` URI needs no version)."""
+    if model.startswith("models:/"):
+        try:
+            spec = parse_model_uri(model)
+        except ValueError as error:
+            raise InvalidInput.one("--mlflow-model", "", str(error)) from None
+        if version is not None and version != spec.version:
+            raise InvalidInput.one(
+                "--mlflow-version", "", f"conflicts with {model} (give the version in one place)"
+            )
+        return spec
+    if not model.strip():
+        raise InvalidInput.one("--mlflow-model", "", "empty model name")
+    if version is None or not version.strip():
+        raise InvalidInput.one(
+            "--mlflow-version", "", f"missing for model {model!r} (or pass models:/{model}/N)"
+        )
+    return ModelSpec(model, version.strip())
+
+
+def run_url(tracking_uri: str, experiment_id: str | None, run_id: str) -> str | None:
+    """The MLflow UI page of a run, for an http(s) tracking server."""
+    if not tracking_uri.startswith(("http://", "https://")) or not experiment_id:
+        return None
+    return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+@contextmanager
+def bounded_http(timeout: float) -> Iterator[None]:
+    """MLflow's HTTP client retries for minutes by default; bound it to about `timeout`
+    seconds (two tries of half the timeout each, no backoff) and restore the environment."""
+    per_try = max(1, math.ceil(timeout / 2))
+    settings = {
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(per_try),
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+    }
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [current.__cause__, current.__context__]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+
+
+def _reason(error: BaseException, timeout: float) -> str:
+    """A short, one-line reason, chosen by exception type and HTTP status (not by text)."""
+    import requests
+
+    chain = list(_chain(error))
+    if any(isinstance(e, requests.exceptions.Timeout | TimeoutError) for e in chain):
+        return f"no answer within {timeout:g}s"
+    for e in chain:
+        if isinstance(e, OSError) and e.strerror:
+            return e.strerror[0].lower() + e.strerror[1:]
+    status = getattr(error, "get_http_status_code", None)
+    code = getattr(error, "error_code", None)
+    if code == "ENDPOINT_NOT_FOUND":
+        return "no MLflow REST API there (HTTP 404; is this an MLflow tracking server?)"
+    if callable(status) and code and code != "INTERNAL_ERROR":
+        return f"HTTP {status()} {code}"
+    first = " ".join(str(error).split())
+    return first if len(first) <= 160 else first[:157] + "..."
+
+
+def _not_found(error: BaseException) -> bool:
+    """MLflow itself said so (a bare 404 from something else is not a missing model)."""
+    return getattr(error, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def _datasets(run: Any) -> tuple[tuple[str, ...], str | None]:
+    """`name@digest` of each dataset input, and the evaluation one (else the first)."""
+    inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []
+    names: list[str] = []
+    chosen: str | None = None
+    for item in inputs:
+        dataset = item.dataset
+        label = f"{dataset.name}@{dataset.digest}" if dataset.digest else str(dataset.name)
+        names.append(label)
+        contexts = {t.value for t in item.tags or () if t.key == DATASET_CONTEXT_TAG}
+        if chosen is None and contexts & set(_EVAL_CONTEXTS):
+            chosen = label
+    return tuple(names), chosen or (names[0] if names else None)
+
+
+def _metrics(metrics: Mapping[str, float]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in metrics.items()}
+
+
+def _scores(client: Any, run_id: str, source: str) -> dict[str, object]:
+    """The run's `scores.json` artifact, or {} when it has none."""
+    names = {info.path for info in client.list_artifacts(run_id)}
+    if SCORES_ARTIFACT not in names:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="model-bot-") as tmp:
+        local = client.download_artifacts(run_id, SCORES_ARTIFACT, tmp)
+        text = Path(local).read_text(encoding="utf-8")
+    from bot.loading import parse_json
+
+    data = parse_json(text, f"{source} artifact {SCORES_ARTIFACT}")
+    if not isinstance(data, dict):
+        raise InvalidInput.one(
+            f"{source} artifact {SCORES_ARTIFACT}", "", 'expected {"metric": [score, ...]}'
+        )
+    return data
+
+
+def _version_data(client: Any, name: str, version: str, source: str) -> dict[str, Any]:
+    """Metrics, params, lineage and scores of one model version, as plain data."""
+    mv = client.get_model_version(name, version)
+    data: dict[str, Any] = {"version": str(mv.version), "tags": dict(mv.tags or {})}
+    if not mv.run_id:
+        data["metrics"] = {m.key: m.value for m in (getattr(mv, "metrics", None) or [])}
+        return data
+    run = client.get_run(mv.run_id)
+    datasets, dataset_version = _datasets(run)
+    tags = run.data.tags or {}
+    data.update(
+        metrics=_metrics(run.data.metrics or {}),
+        params=dict(run.data.params or {}),
+        run_id=run.info.run_id,
+        experiment_id=str(run.info.experiment_id),
+        code_commit=tags.get(GIT_COMMIT_TAG),
+        datasets=datasets,
+        dataset_version=tags.get("dataset_version") or dataset_version,
+        scores=_scores(client, run.info.run_id, source),
+    )
+    return data
+
+
+def _resolve(client: Any, spec: ModelSpec, champion_alias: str) -> tuple[str, str | None]:
+    """The candidate's version and the champion's (None without the alias)."""
+    model = client.get_registered_model(spec.name)
+    aliases = dict(getattr(model, "aliases", None) or {})
+    version = spec.version
+    if spec.alias is not None:
+        if spec.alias not in aliases:
+            raise InvalidInput.one(
+                "--mlflow-model", "", f"model {spec.name!r} has no alias {spec.alias!r}"
+            )
+        version = str(aliases[spec.alias])
+    assert version is not None
+    champion = aliases.get(champion_alias)
+    return version, None if champion is None else str(champion)
+
+
+def evidence_from_mlflow(
+    tracking_uri: str | None,
+    model_name: str,
+    version: str | None = None,
+    champion_alias: str = "champion",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Evidence:
+    """The Evidence for a registered model version (or `models:/NAME/N`, `models:/NAME@ALIAS`
+    as `model_name`) against the version behind `champion_alias`.
+
+    Raises `InvalidInput` for an unknown model or version, `ExternalError` when MLflow cannot
+    be reached or fails; either names the tracking URI.
+    """
+    if not tracking_uri:
+        raise InvalidInput.one(
+            "--tracking-uri",
+            "",
+            "no MLflow tracking URI (pass --tracking-uri or set MLFLOW_TRACKING_URI)",
+        )
+    if not tracking_uri.startswith(TRACKING_SCHEMES):
+        raise InvalidInput.one(
+            "--tracking-uri",
+            "",
+            f"unsupported MLflow tracking URI {tracking_uri!r} (use the http(s) address of a "
+            "tracking server, or databricks)",
+        )
+    spec = model_spec(model_name, version)
+    with bounded_http(timeout):
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        source = f"MLflow {tracking_uri} {spec}"
+        step = ""
+        try:
+            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+            candidate_version, champion_version = _resolve(client, spec, champion_alias)
+            step = f" version {candidate_version}"
+            candidate = _version_data(client, spec.name, candidate_version, source)
+            champion = None
+            if champion_version is not None:
+                step = f" champion version {champion_version} (alias {champion_alias!r})"
+                champion = _version_data(client, spec.name, champion_version, source)
+        except MlflowException as error:
+            if _not_found(error):
+                raise InvalidInput.one(
+                    source,
+                    "",
+                    f"model {spec.name!r}{step} not found in the registry "
+                    "(check the model name and version)",
+                ) from None
+            raise ExternalError(
+                f"cannot read {spec} from MLflow at {tracking_uri}: {_reason(error, timeout)} "
+                "(check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up)"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise ExternalError(
+                f"cannot read {spec} from MLflow at {tracking_uri}: {_reason(error, timeout)}"
+            ) from None
+    return _evidence(tracking_uri, spec.name, candidate, champion, source)
+
+
+def _evidence(
+    tracking_uri: str,
+    name: str,
+    candidate: dict[str, Any],
+    champion: dict[str, Any] | None,
+    source: str,
+) -> Evidence:
+    tags = candidate["tags"]
+    run_id = candidate.get("run_id")
+    data: dict[str, Any] = {
+        "model": {
+            "name": name,
+            "version": candidate["version"],
+            "image": tags.get("image"),
+            "tag": tags.get("image_tag"),
+            "uri": f"models:/{name}/{candidate['version']}",
+        },
+        "metrics": candidate["metrics"],
+        "scores": candidate.get("scores", {}),
+        "lineage": {
+            "code_commit": candidate.get("code_commit"),
+            "dataset_version": candidate.get("dataset_version"),
+            "datasets": candidate.get("datasets", ()),
+            "run_id": run_id,
+            "run_url": run_url(tracking_uri, candidate.get("experiment_id"), run_id)
+            if run_id
+            else None,
+            "experiment_id": candidate.get("experiment_id"),
+            "params": candidate.get("params", {}),
+        },
+    }
+    if champion is not None:
+        data["champion"] = {
+            "version": champion["version"],
+            "metrics": champion["metrics"],
+            "scores": champion.get("scores", {}),
+        }
+    evidence = validate_data(data, Evidence, source)
+    problems = pairing_problems(evidence, source)
+    if problems:
+        raise InvalidInput(problems)
+    return evidence
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ModelSpec",
+    "bounded_http",
+    "evidence_from_mlflow",
+    "model_spec",
+    "parse_model_uri",
+    "run_url",
+]

@@ -1,0 +1,152 @@
+"""Gate results files: the format, every malformed case, and score pairing."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from bot.errors import InvalidInput
+from bot.evidence import Evidence, gate_results_json_schema, load_evidence
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = [
+    REPO / "examples" / "gate-results.json",
+    REPO / "examples" / "gate-results-failing.json",
+]
+MINIMAL: dict[str, Any] = {"model": {"name": "m", "version": "1"}, "metrics": {"accuracy": 0.9}}
+
+
+def write(tmp_path: Path, data: object, name: str = "results.json") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_load_and_match_the_schema(path: Path) -> None:
+    evidence = load_evidence(path)
+    assert evidence.model.name == "fraud-detector"
+    assert evidence.champion is not None and evidence.champion.version == "6"
+    assert len(evidence.scores["accuracy"]) == len(evidence.champion.scores["accuracy"])
+    jsonschema.validate(json.loads(path.read_text()), gate_results_json_schema())
+
+
+def test_design_example_loads(tmp_path: Path) -> None:
+    data = {
+        "model": {
+            "name": "fraud-detector",
+            "version": 7,
+            "image": "ghcr.io/acme/fraud-detector",
+            "tag": "7-3f2a1c9",
+        },
+        "metrics": {"accuracy": 0.951, "latency_p99_ms": 8.1, "safety_violations": 0},
+        "champion": {"version": 6, "metrics": {"accuracy": 0.948, "latency_p99_ms": 8.4}},
+        "lineage": {
+            "code_commit": "3f2a1c9",
+            "dataset_version": "v1",
+            "run_id": "r",
+            "params": {"lr": 0.1},
+        },
+    }
+    evidence = load_evidence(write(tmp_path, data))
+    assert evidence.model.version == "7" and evidence.champion is not None
+    assert evidence.champion.version == "6"
+    assert evidence.image_tag == "7-3f2a1c9"
+    assert evidence.lineage.params == {"lr": "0.1"}
+
+
+def test_nan_and_null_metrics_load(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '{"model": {"name": "m", "version": "1"}, "metrics": {"a": NaN, "b": Infinity, "c": null}}',
+    )
+    evidence = load_evidence(path)
+    assert math.isnan(evidence.metrics["a"] or 0.0) and evidence.metrics["b"] == math.inf
+    assert evidence.metrics["c"] is None
+
+
+@pytest.mark.parametrize(
+    ("data", "problems"),
+    [
+        (
+            "{",
+            [
+                "line 1: invalid JSON: Expecting property name enclosed in double quotes (fix the syntax)"
+            ],
+        ),
+        ("", ["line 1: invalid JSON: Expecting value"]),
+        ("[]", ["(top level): expected a mapping, got []"]),
+        ({"metrics": {}}, ["model: required field is missing (add it)"]),
+        ({**MINIMAL, "extra": 1}, ["extra: unknown field (remove it or fix its spelling)"]),
+        (
+            {**MINIMAL, "metrics": {"accuracy": "high"}},
+            ['metrics.accuracy: expected a number, got "high"'],
+        ),
+        ({**MINIMAL, "metrics": [0.9]}, ["metrics: expected a mapping, got [0.9]"]),
+        ({"model": {"name": "m"}, "metrics": {}}, ["model.version: required field is missing"]),
+        (
+            {"model": {"name": "", "version": "1"}, "metrics": {}},
+            ["model.name: string should have at least 1 character"],
+        ),
+        (
+            {"model": {"name": "m", "version": []}, "metrics": {}},
+            ["model.version: expected a string, got []"],
+        ),
+        ({**MINIMAL, "champion": {"metrics": {}}}, ["champion.version: required field is missing"]),
+        ({**MINIMAL, "slices": {"eu": {"a": "x"}}}, ['slices.eu.a: expected a number, got "x"']),
+        ({**MINIMAL, "scores": {"a": [1, "x"]}}, ['scores.a[1]: expected a number, got "x"']),
+        ({**MINIMAL, "lineage": {"commit": "x"}}, ["lineage.commit: unknown field"]),
+        (
+            {
+                **MINIMAL,
+                "scores": {"a": [1, 0, 1]},
+                "champion": {"version": "0", "scores": {"a": [1, 0]}},
+            },
+            [
+                "champion.scores.a: has 2 scores but scores.a has 3 (scores are paired by example index"
+            ],
+        ),
+    ],
+)
+def test_malformed_results(tmp_path: Path, data: object, problems: list[str]) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(InvalidInput) as info:
+        load_evidence(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    for problem in problems:
+        assert problem in message
+
+
+def test_all_problems_at_once(tmp_path: Path) -> None:
+    data = {"model": {"name": "m"}, "metrics": {"a": "x", "b": []}, "bogus": 1}
+    with pytest.raises(InvalidInput) as info:
+        load_evidence(write(tmp_path, data))
+    assert {p.field for p in info.value.problems} == {
+        "model.version",
+        "metrics.a",
+        "metrics.b",
+        "bogus",
+    }
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="gate results file not found"):
+        load_evidence(tmp_path / "nope.json")
+
+
+def test_deeply_nested_json(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match=r"nested too deeply|expected a mapping"):
+        load_evidence(write(tmp_path, "[" * 100_000 + "]" * 100_000))
+
+
+def test_evidence_is_frozen_and_forbids_extra() -> None:
+    evidence = Evidence.model_validate(MINIMAL)
+    assert evidence.metric("accuracy") == 0.9 and evidence.metric("x") is None
+    schema = gate_results_json_schema()
+    assert schema["additionalProperties"] is False
