@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +31,8 @@ from bot.actionio import (
 )
 from bot.cli import main
 from bot.outputs import format_outputs
+from bot.report import escape
+from tests import envfixtures, webhooks
 from tests.actionrunner import (
     REPO,
     ActionRun,
@@ -38,6 +42,7 @@ from tests.actionrunner import (
     resolve,
     shared_runner_temp,
 )
+from tests.fakegithub import FakeGitHub
 
 RUN_SCRIPT = REPO / "scripts" / "action-run.sh"
 TOKEN = "ghs_s3cr3tT0ken_for_tests_0123456789"
@@ -563,3 +568,132 @@ def test_the_default_token_is_github_token_and_an_empty_one_is_not_masked(
     assert run.stdout.startswith("::add-mask::ghs_testtoken")
     run = run_action({"command": "gate", "gate-results": "gate-results.json", "github-token": ""})
     assert "::add-mask::" not in run.stdout
+
+
+# --- command: chatops, against the fake GitHub ---------------------------------------------------
+
+
+@dataclass
+class ChatOpsRepo:
+    """acme/env on the fake: fraud-detector 6 then 7 promoted and merged (PR `merged`)."""
+
+    fake: FakeGitHub
+    merged: int
+    tokens: dict[str, str]
+
+    def event(self, login: str, number: int, body: str, **change: Any) -> str:
+        """A real issue_comment payload rewritten to `login`'s new comment on #`number`."""
+        issue = self.fake.client(self.tokens[login]).get_repo(envfixtures.REPO).get_issue(number)
+        comment_id = int(issue.create_comment(body).id)
+        data = webhooks.rewrite(
+            webhooks.load(change.pop("source", webhooks.PR_COMMENT_CREATED)),
+            api_url=self.fake.api_url,
+            repo=envfixtures.REPO,
+            number=number,
+            comment_id=comment_id,
+            body=body,
+            author=login,
+            state="closed",
+            **change,
+        )
+        return json.dumps(data)
+
+    def run(self, run_action: RunAction, event: str, **inputs: str) -> ActionRun:
+        return run_action(
+            {
+                "command": "chatops",
+                "github-token": envfixtures.TOKEN,
+                "github-api-url": self.fake.api_url,
+                **inputs,
+            },
+            env={"MODEL_BOT_GITHUB_WRITE_INTERVAL": "0", "MODEL_BOT_GITHUB_BACKOFF": "0.01"},
+            event=event,
+            github={"repository": envfixtures.REPO, "api_url": "https://api.github.com"},
+        )
+
+    def bot_replies(self, number: int) -> list[str]:
+        owner, name = envfixtures.REPO.split("/")
+        comments = self.fake.comments(owner, name, number)
+        return [c["body"] for c in comments if c["user"]["login"] == envfixtures.BOT_LOGIN]
+
+    def rollback_pulls(self) -> list[dict[str, Any]]:
+        owner, name = envfixtures.REPO.split("/")
+        return [
+            p
+            for p in self.fake.pulls(owner, name)
+            if p["head"]["ref"].startswith("model-bot/rollback/")
+        ]
+
+
+@pytest.fixture
+def chatops_repo(
+    fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> ChatOpsRepo:
+    envfixtures.fast_github(monkeypatch)
+    envfixtures.github_env_repo(fake_github)
+    work = tmp_path / "promote-work"
+    work.mkdir()
+    done = envfixtures.deploy(
+        fake_github, envfixtures.REPO, "fraud-detector", ("6", "7"), workdir=work
+    )
+    owner, name = envfixtures.REPO.split("/")
+    tokens = {}
+    for login, role in [("alice", "write"), ("rita", "read")]:
+        tokens[login] = fake_github.add_user(login).token
+        fake_github.set_permission(owner, name, login, role)
+    return ChatOpsRepo(fake_github, done[-1].number, tokens)
+
+
+def test_chatops_rollback_by_a_writer_opens_the_revert_pull_request(
+    run_action: RunAction, chatops_repo: ChatOpsRepo, tmp_path: Path
+) -> None:
+    sentinel = tmp_path / "pwned"
+    reason = PAYLOAD.format(s=sentinel)
+    event = chatops_repo.event("alice", chatops_repo.merged, f"/rollback {reason}")
+    run = chatops_repo.run(run_action, event)
+    assert run.exit_code == 0, run.stderr
+    assert not sentinel.exists()
+    (pull,) = chatops_repo.rollback_pulls()
+    assert run.outputs["outcome"] == "created"
+    assert run.outputs["pull-request-number"] == str(pull["number"])
+    assert run.outputs["pull-request-url"] == pull["html_url"]
+    (reply,) = [r for r in chatops_repo.bot_replies(chatops_repo.merged) if r.startswith("@alice")]
+    assert pull["html_url"] in reply
+    assert f"Reason: {escape(reason[:150])}" in reply  # escaped (and capped), never run
+    assert envfixtures.TOKEN not in run.stdout.split("\n", 1)[1] + run.stderr
+    assert run.annotations == []
+
+
+def test_chatops_refuses_a_reader_and_exits_0(
+    run_action: RunAction, chatops_repo: ChatOpsRepo
+) -> None:
+    event = chatops_repo.event("rita", chatops_repo.merged, "/rollback")
+    run = chatops_repo.run(run_action, event)
+    assert run.exit_code == 0, run.stderr
+    assert "chatops: refused: rita has read permission" in run.stdout
+    assert chatops_repo.rollback_pulls() == []
+    (reply,) = chatops_repo.bot_replies(chatops_repo.merged)[-1:]
+    assert "**write**" in reply and "**read**" in reply
+    assert run.outputs["outcome"] == "" and run.outputs["pull-request-url"] == ""
+
+
+def test_chatops_ignores_an_edited_comment_without_writing(
+    run_action: RunAction, chatops_repo: ChatOpsRepo
+) -> None:
+    event = chatops_repo.event(
+        "alice", chatops_repo.merged, "/rollback", source=webhooks.ISSUE_COMMENT_EDITED
+    )
+    chatops_repo.fake.reset_requests()
+    run = chatops_repo.run(run_action, event)
+    assert run.exit_code == 0, run.stderr
+    assert "chatops: ignored: the comment was edited" in run.stdout
+    assert chatops_repo.fake.requests == []
+
+
+def test_chatops_rejects_an_event_that_is_not_a_comment(run_action: RunAction) -> None:
+    event = webhooks.PULL_REQUEST_CLOSED.read_text(encoding="utf-8")
+    run = run_action({"command": "chatops", "github-token": TOKEN}, event=event)
+    assert run.exit_code == 2
+    assert len(run.annotations) == 1
+    assert run.annotations[0].startswith("::error title=model-bot::--event-path: ")
+    assert "is not an issue_comment event" in run.annotations[0]

@@ -1,0 +1,144 @@
+"""`model-bot chatops`: answer `/rollback` and `/help` comments of an `issue_comment` event."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from bot.cli.common import github_token, write_outputs
+
+_LEVELS = ("read", "triage", "write", "maintain", "admin")
+
+
+@click.command("chatops")
+@click.option(
+    "--event-path",
+    envvar="GITHUB_EVENT_PATH",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The event payload (JSON) of an issue_comment event. [default: $GITHUB_EVENT_PATH]",
+)
+@click.option(
+    "--env-repo",
+    metavar="OWNER/NAME",
+    help="The environment repo. [default: the event's repository]",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Promotion policy YAML, passed on to the rollback.",
+)
+@click.option(
+    "--github-api-url",
+    envvar="GITHUB_API_URL",
+    metavar="URL",
+    help="GitHub API URL; GitHub Enterprise Server: https://HOST/api/v3. [default: $GITHUB_API_URL or api.github.com]",
+)
+@click.option(
+    "--bot-login",
+    envvar="MODEL_BOT_LOGIN",
+    default="github-actions[bot]",
+    show_default=True,
+    help="The bot's own login, whose comments are ignored. [env: MODEL_BOT_LOGIN]",
+)
+@click.option(
+    "--min-permission",
+    type=click.Choice(_LEVELS, case_sensitive=False),
+    default="write",
+    show_default=True,
+    help="Least repository permission a commenter needs for /rollback.",
+)
+@click.pass_context
+def chatops(
+    ctx: click.Context,
+    event_path: Path,
+    env_repo: str | None,
+    policy_path: Path | None,
+    github_api_url: str | None,
+    bot_login: str,
+    min_permission: str,
+) -> None:
+    """Handle one issue_comment event: `/rollback [reason]` on a merged promotion pull
+    request, `/rollback <model> <environment> [reason]` anywhere in the environment repo,
+    `/help`.
+
+    Commands count at the start of a line, outside quotes and code. Edited or deleted
+    comments, bots, comments on other repositories and on closed pull requests (other than
+    merged promotion pull requests) are ignored: exit 0, nothing written. The commenter needs
+    at least --min-permission on the repository (read through the REST API); a refusal is
+    answered with a reply and a 😕 reaction and exits 0. A failed rollback is answered the same
+    way and exits with its error's code.
+    """
+    from bot.chatops import ChatOpsOptions, handle_event, load_event
+    from bot.envtarget import EnvRepoTarget, api_url_for_host, parse_env_repo
+    from bot.errors import InvalidInput
+
+    event = load_event(_read_event(event_path), str(event_path))
+    if env_repo:
+        target = parse_env_repo(env_repo, github_api_url)
+        if target.is_local:
+            raise InvalidInput.one(
+                "--env-repo", "", "chatops needs a GitHub repository (OWNER/NAME), not a local path"
+            )
+    else:
+        target = EnvRepoTarget(
+            "github", event.repository, github_api_url or api_url_for_host("github.com")
+        )
+    if os.environ.get("GITHUB_EVENT_NAME", "issue_comment") != "issue_comment":
+        raise InvalidInput.one(
+            "--event-path",
+            "",
+            f"this run's event is {os.environ['GITHUB_EVENT_NAME']!r}: chatops handles "
+            "issue_comment events",
+        )
+    policy = None
+    if policy_path is not None:
+        from bot.policy import load_policy
+
+        policy = load_policy(policy_path)
+    options = ChatOpsOptions(
+        target=target,
+        token=github_token(),
+        bot_login=bot_login,
+        min_permission=min_permission.lower(),
+    )
+    outcome = handle_event(event, options, policy=policy)
+
+    click.echo(f"chatops: {outcome.status}: {outcome.message}")
+    result = outcome.result
+    if result is not None:
+        pr = result.pull_request
+        click.echo(f"outcome: {result.outcome}" + (f" ({result.reason})" if result.reason else ""))
+        if result.branch:
+            click.echo(f"branch: {result.branch}")
+        if pr is not None:
+            click.echo(f"pull request: #{pr.number} {pr.url}")
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        write_outputs(
+            {
+                "outcome": result.outcome,
+                "pull-request-number": pr.number if pr else None,
+                "pull-request-url": pr.url if pr else None,
+            }
+        )
+    if outcome.error is not None:
+        raise outcome.error
+    ctx.exit(0)
+
+
+def _read_event(path: Path) -> str:
+    from bot.errors import InvalidInput
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput.one(
+            "--event-path", "", f"{path} does not exist (give the issue_comment event payload)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        raise InvalidInput.one("--event-path", "", f"cannot read {path}: {reason}") from None
