@@ -672,7 +672,7 @@ class ChatOpsOptions:
     target: EnvRepoTarget  # GitHub: the repository whose comments are handled
     token: str | None = field(default=None, repr=False)
     bot_login: str = BOT_LOGIN
-    min_permission: str = "write"
+    min_permission: str | None = None  # None: `chatops.permission` of .model-bot.yaml
 
 
 @dataclass(frozen=True)
@@ -722,15 +722,15 @@ def handle_event(
         session.react("eyes")
         if command.name == "help":
             return session.finish("help", command, help_reply(), "replied with the command list")
+        need = options.min_permission or configured_permission(forge)
         have = forge.permission(event.author)
-        if not permission_allows(have, options.min_permission):
-            reply = refusal_reply(event.author, options.min_permission, have)
+        if not permission_allows(have, need):
+            reply = refusal_reply(event.author, need, have)
             return session.finish(
                 "refused",
                 command,
                 reply,
-                f"{event.author} has {have or 'no'} permission; /rollback needs "
-                f"{options.min_permission}",
+                f"{event.author} has {have or 'no'} permission; /rollback needs {need}",
             )
         request = mismatch or rollback_request(command, promotion)
         if isinstance(request, Rejection):
@@ -756,6 +756,19 @@ def handle_event(
     except Exception:
         session.best_effort(error_reply(event.author, "internal error (see the workflow log)"))
         raise
+
+
+def configured_permission(forge: Forge) -> str:
+    """`chatops.permission` of the env repo's `.model-bot.yaml` (default branch), or `write`.
+
+    One contents-API read, no clone: the permission check comes before any real work.
+    """
+    from bot.config import CONFIG_FILE, parse_config
+
+    data = forge.read_file(CONFIG_FILE)
+    if data is None:
+        return "write"
+    return parse_config(data.decode("utf-8", errors="replace"), CONFIG_FILE).chatops.permission
 
 
 def _rollback(

@@ -227,6 +227,26 @@ class Forge:
     def default_branch(self) -> str:
         return self._call("read the repository", lambda: self._repo.default_branch)
 
+    def read_file(self, path: str, ref: str | None = None) -> bytes | None:
+        """One file's bytes through the contents API (no clone); None when it does not exist."""
+        from github import GithubException
+
+        def action() -> bytes | None:
+            try:
+                if ref is None:
+                    found = self._repo.get_contents(path)
+                else:
+                    found = self._repo.get_contents(path, ref=ref)
+            except GithubException as error:
+                if error.status == 404:
+                    return None
+                raise
+            if isinstance(found, list):  # a directory
+                return None
+            return found.decoded_content
+
+        return self._call(f"read {path}", action)
+
     # -- pull requests ----------------------------------------------------------------------
     def find_pulls(
         self, head_branch: str, state: str = "open", base: str | None = None

@@ -490,6 +490,7 @@ class StubForge:
 
     pull: PullRequestInfo = field(default_factory=pull)
     permission_of: str = "write"
+    config: bytes | None = None  # .model-bot.yaml on the default branch
     calls: list[tuple[str, Any]] = field(default_factory=list)
     fail_on: str | None = None
 
@@ -505,6 +506,10 @@ class StubForge:
     def permission(self, login: str) -> str:
         self._record("permission", login)
         return self.permission_of
+
+    def read_file(self, path: str, ref: str | None = None) -> bytes | None:
+        return self.config
+
 
     def react(self, comment_id: int, content: str) -> None:
         self._record("react", content)

@@ -47,9 +47,8 @@ _LEVELS = ("read", "triage", "write", "maintain", "admin")
 @click.option(
     "--min-permission",
     type=click.Choice(_LEVELS, case_sensitive=False),
-    default="write",
-    show_default=True,
-    help="Least repository permission a commenter needs for /rollback.",
+    help="Least repository permission a commenter needs for /rollback. "
+    "[default: chatops.permission in .model-bot.yaml, else write]",
 )
 @click.pass_context
 def chatops(
@@ -59,7 +58,7 @@ def chatops(
     policy_path: Path | None,
     github_api_url: str | None,
     bot_login: str,
-    min_permission: str,
+    min_permission: str | None,
 ) -> None:
     """Handle one issue_comment event: `/rollback [reason]` on a merged promotion pull
     request, `/rollback <model> <environment> [reason]` anywhere in the environment repo,
@@ -103,7 +102,7 @@ def chatops(
         target=target,
         token=github_token(),
         bot_login=bot_login,
-        min_permission=min_permission.lower(),
+        min_permission=min_permission.lower() if min_permission else None,
     )
     outcome = handle_event(event, options, policy=policy)
 

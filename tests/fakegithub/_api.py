@@ -159,6 +159,7 @@ class Backend:
             ("GET", repo + r"/branches", self.list_branches),
             ("GET", repo + r"/branches/(?P<branch>.+)", self.get_branch),
             ("GET", repo + r"/commits/(?P<ref>.+)", self.get_commit),
+            ("GET", repo + r"/contents/(?P<path>.+)", self.get_contents),
             ("GET", repo + r"/git/commits/(?P<sha>[0-9a-fA-F]{4,40})", self.get_git_commit),
             ("GET", repo + r"/git/ref/(?P<ref>.+)", self.get_ref),
             ("GET", repo + r"/git/refs", self.list_all_refs),
@@ -875,6 +876,50 @@ class Backend:
     def get_repo(self, req: Request, owner: str, name: str) -> Reply:
         repo = self._repo(req, owner, name)
         return Reply(200, self.repo_json(repo, req.user))
+
+    def get_contents(self, req: Request, owner: str, name: str, path: str) -> Reply:
+        """A file's content (base64), as `GET /repos/{o}/{r}/contents/{path}?ref=` answers."""
+        import base64
+
+        repo = self._repo(req, owner, name)
+        path = urllib.parse.unquote(path)
+        ref = req.query.get("ref") or repo.default_branch
+        sha = self._resolve(repo, ref)
+        missing = ApiError(
+            404,
+            "Not Found",
+            documentation_url="https://docs.github.com/rest/repos/contents#get-repository-content",
+        )
+        if sha is None:
+            raise missing
+        kind = git.run(repo.path, "cat-file", "-t", f"{sha}:{path}", check=False)
+        if kind.returncode != 0 or kind.stdout.strip() != b"blob":
+            raise missing
+        blob = git.out(repo.path, "rev-parse", f"{sha}:{path}")
+        data = git.run(repo.path, "cat-file", "blob", blob).stdout
+        api = self.repo_api(repo)
+        html = f"{self.repo_html(repo)}/blob/{_qpath(ref)}/{path}"
+        return Reply(
+            200,
+            {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(data),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "content": base64.encodebytes(data).decode("ascii"),
+                "sha": blob,
+                "url": f"{api}/contents/{path}?ref={_qpath(ref)}",
+                "git_url": f"{api}/git/blobs/{blob}",
+                "html_url": html,
+                "download_url": None,
+                "_links": {
+                    "self": f"{api}/contents/{path}?ref={_qpath(ref)}",
+                    "git": f"{api}/git/blobs/{blob}",
+                    "html": html,
+                },
+            },
+        )
 
     def list_branches(self, req: Request, owner: str, name: str) -> Reply:
         repo = self._repo(req, owner, name)

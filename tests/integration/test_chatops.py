@@ -195,6 +195,28 @@ def test_roles_map_to_levels(env: Env, login: str, allowed: bool) -> None:
     assert len(env.rollback_pulls()) == (1 if allowed else 0)
 
 
+def test_the_env_repo_config_can_raise_the_needed_permission(env: Env) -> None:
+    config = env.fake.commit_files(
+        OWNER, NAME, "main", {".model-bot.yaml": "chatops: {permission: admin}\n"}
+    )
+    assert config
+    refused = env.run_cli(env.event("alice", env.merged.number, "/rollback"))
+    assert "chatops: refused: alice has write permission; /rollback needs admin" in refused.out
+    assert env.rollback_pulls() == []
+    allowed = env.run_cli(env.event("ada", env.merged.number, "/rollback"))
+    assert "chatops: done" in allowed.out, allowed.out + allowed.err
+
+
+def test_the_flag_overrides_the_env_repo_config(env: Env) -> None:
+    env.fake.commit_files(
+        OWNER, NAME, "main", {".model-bot.yaml": "chatops: {permission: admin}\n"}
+    )
+    run = env.run_cli(
+        env.event("alice", env.merged.number, "/rollback"), "--min-permission", "write"
+    )
+    assert "chatops: done" in run.out, run.out + run.err
+
+
 def test_a_write_user_gets_a_revert_pull_request(env: Env) -> None:
     number = env.merged.number
     event = env.event("alice", number, "Canary looked bad.\n/rollback p99 latency doubled")
