@@ -41,7 +41,9 @@ def parse_env_repo(text: str, api_url: str | None = None, cwd: Path | None = Non
     GitHub repository, or OWNER/NAME (on `api_url`, default GitHub.com)."""
     value = text.strip()
     if not value:
-        raise InvalidInput.one(_FIELD, "", "is empty (give OWNER/NAME, an https URL or a local path)")
+        raise InvalidInput.one(
+            _FIELD, "", "is empty (give OWNER/NAME, an https URL or a local path)"
+        )
     if any(ord(c) < 32 for c in value):
         raise InvalidInput.one(_FIELD, "", "contains control characters")
     if value.startswith("file://"):
@@ -57,7 +59,9 @@ def parse_env_repo(text: str, api_url: str | None = None, cwd: Path | None = Non
             )
         segments = [s for s in parts.path.split("/") if s]
         if len(segments) != 2:
-            raise InvalidInput.one(_FIELD, "", f"{value} is not a repository URL (https://HOST/OWNER/NAME)")
+            raise InvalidInput.one(
+                _FIELD, "", f"{value} is not a repository URL (https://HOST/OWNER/NAME)"
+            )
         owner, name = segments[0], segments[1].removesuffix(".git")
         repo = f"{owner}/{name}"
         if not _OWNER_NAME.match(repo):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from bot.config import CONFIG_FILE, BotConfig, parse_config
+from bot.config import CONFIG_FILE, DEFAULT_CONFIG, BotConfig, parse_config
 from bot.envrepo import EnvRepo, GitAuth
 from bot.envtarget import EnvRepoTarget
 from bot.errors import ExternalError, InvalidInput
@@ -177,7 +177,7 @@ class _Plan:
     """Everything the change is, before anything is written."""
 
     branch: str
-    files: dict[str, bytes]  # full intended content of every file the PR owns
+    files: dict[str, bytes | None]  # intended content of every file the PR owns; None: delete
     before: dict[str, bytes | None]
     meta: ProposalMeta
     title: str
@@ -229,9 +229,16 @@ def plan_promotion(
     context = QueryContext(model=model, environment=environment, namespace=namespace)
     meta = ProposalMeta("promote", model, environment, version, previous)
     report = promotion_report(
-        evidence, decision, effective, context, previous, list(change.changed)
+        evidence,
+        decision,
+        effective,
+        context,
+        previous,
+        list(change.changed),
+        deleted=list(change.deleted),
     )
-    files = dict(change.files)
+    files: dict[str, bytes | None] = dict(change.files)
+    files.update(dict.fromkeys(change.deleted))  # e.g. a bot-owned AnalysisTemplate no longer used
     files[report_path] = report.encode("utf-8")
     before: dict[str, bytes | None] = {path: existing.get(path) for path in files}
     before[report_path] = repo.read(report_path)
@@ -255,6 +262,22 @@ def _checked(check: Callable[..., str], value: str, field_name: str, *args: str)
         raise InvalidInput.one("gate results", field_name, str(error)) from None
 
 
+def initial_sparse_paths(evidence: Evidence, environment: str) -> list[str]:
+    """The folders a promotion reads and writes under the default layout, checked out by
+    the clone itself. Adding them after checkout (`sparse-checkout add`) costs a pass over
+    the whole `environments/<env>` tree: about 0.2 s at 10,000 models. A `.model-bot.yaml`
+    with another layout adds its own folders later; these then hold nothing."""
+    model = _checked(check_dns_label, evidence.model.name, "model.name", "model")
+    version = _checked(check_version, evidence.model.version, "model.version")
+    paths = DEFAULT_CONFIG.paths
+    report = fill_path(paths.report, environment=environment, model=model, version=version)
+    return [
+        model_dir(DEFAULT_CONFIG, environment, model, version),
+        posixpath.dirname(report),
+        DEFAULT_CONFIG.templates_dir,
+    ]
+
+
 def promote(
     evidence: Evidence,
     policy: Policy,
@@ -271,7 +294,8 @@ def promote(
             dry_run=options.dry_run,
             reason="the gates failed: nothing was opened",
         )
-    session = open_session(options, [], forge_factory)
+    sparse = initial_sparse_paths(evidence, options.environment)
+    session = open_session(options, sparse, forge_factory)
     try:
         return _promote(session, evidence, decision, policy, options)
     finally:
@@ -303,6 +327,7 @@ def _promote(
         return replace(base_result, reason=reason)
 
     diff = unified_diff(plan.before, plan.files)
+    warnings: list[str]
     for _attempt in range(PUSH_ATTEMPTS):
         remote_sha = repo.remote_branch_sha(plan.branch)
         open_pr = _find_open_pull(session, plan) if use_pr else None
@@ -313,15 +338,22 @@ def _promote(
         if remote_sha is not None and _branch_holds(repo, plan):
             if not use_pr or open_pr is not None:
                 held = "the open pull request" if open_pr else plan.branch
+                warnings = []
+                if open_pr is not None and not options.dry_run:
+                    # An earlier run may have stopped between opening the PR and labelling it.
+                    _ensure_labels(session, plan, open_pr, warnings)
                 return replace(
-                    result, commit=remote_sha, reason=f"{held} already holds exactly this change"
+                    result,
+                    commit=remote_sha,
+                    reason=f"{held} already holds exactly this change",
+                    warnings=tuple(warnings),
                 )
             if options.dry_run:
                 return replace(
                     result, outcome="created", reason="dry run: the pull request would be opened"
                 )
             # An earlier run stopped between push and PR creation: finish its work.
-            warnings: list[str] = []
+            warnings = []
             pr = _open_pull(session, plan, body, warnings)
             return replace(
                 result,
@@ -349,10 +381,12 @@ def _promote(
         result = replace(result, outcome=outcome, commit=sha, body=body)
         if not use_pr:
             return result
-        if open_pr is not None:
-            return replace(result, pull_request=_update_pull(session, plan, open_pr, body))
         warnings = []
-        pr = _open_pull(session, plan, body, warnings)
+        if open_pr is not None:
+            pr = _update_pull(session, plan, open_pr, body)
+            _ensure_labels(session, plan, pr, warnings)
+        else:
+            pr = _open_pull(session, plan, body, warnings)
         return replace(result, pull_request=pr, warnings=tuple(warnings))
     raise ExternalError(
         f"{plan.branch} kept moving while pushing ({PUSH_ATTEMPTS} attempts): another run is "
@@ -366,7 +400,8 @@ def _find_open_pull(session: _Session, plan: _Plan) -> PullRequestInfo | None:
 
 
 def _branch_holds(repo: EnvRepo, plan: _Plan) -> bool:
-    """The bot's remote branch already carries exactly the planned files."""
+    """The bot's remote branch already carries exactly the planned files (and lacks the
+    ones the plan deletes)."""
     if repo.fetch_branch(plan.branch) is None:
         return False
     held = repo.tree_of(f"origin/{plan.branch}", list(plan.files))
@@ -376,7 +411,10 @@ def _branch_holds(repo: EnvRepo, plan: _Plan) -> bool:
 def _commit_plan(repo: EnvRepo, plan: _Plan, evidence: Evidence, base: str) -> str | None:
     repo.start_branch(plan.branch, f"origin/{base}")
     for path, data in plan.files.items():
-        repo.write(path, data)
+        if data is None:
+            repo.delete(path)
+        else:
+            repo.write(path, data)
     subject, trailers = commit_message(
         plan.title,
         plan.meta,
@@ -397,8 +435,9 @@ def _open_pull(session: _Session, plan: _Plan, body: str, warnings: list[str]) -
     forge = session.forge
     assert forge is not None
     pr = forge.create_pull(title=plan.title, body=body, head=plan.branch, base=session.base)
-    labels = [*plan.config.labels, f"env:{plan.meta.environment}"]
+    labels = _labels(plan)
     forge.add_labels(pr.number, labels)
+    pr = replace(pr, labels=tuple(dict.fromkeys([*pr.labels, *labels])))
     env_config = plan.config.environment(plan.meta.environment)
     users = env_config.reviewers if env_config.reviewers is not None else plan.config.reviewers
     teams = (
@@ -411,6 +450,24 @@ def _open_pull(session: _Session, plan: _Plan, body: str, warnings: list[str]) -
     except ExternalError as error:  # the PR stands without reviewers; say so, do not fail
         warnings.append(f"reviewers not requested: {error}")
     return pr
+
+
+def _labels(plan: _Plan) -> list[str]:
+    return [*plan.config.labels, f"env:{plan.meta.environment}"]
+
+
+def _ensure_labels(
+    session: _Session, plan: _Plan, pr: PullRequestInfo, warnings: list[str]
+) -> None:
+    """Add the labels the PR lacks: no request when it has them all."""
+    missing = [label for label in _labels(plan) if label not in pr.labels]
+    if not missing:
+        return
+    assert session.forge is not None
+    try:
+        session.forge.add_labels(pr.number, missing)
+    except ExternalError as error:
+        warnings.append(f"labels not added: {error}")
 
 
 def _update_pull(
@@ -429,21 +486,49 @@ def _update_pull(
     return replace(open_pr, title=plan.title, body=body)
 
 
-__all__ = ["Outcome", "PromoteOptions", "PromoteResult", "html_root", "promote"]
+@dataclass(frozen=True)
+class NotifyTarget:
+    """`--notify OWNER/REPO#N`: the issue or pull request to tell about a blocked decision."""
+
+    repo: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.repo}#{self.number}"
+
+
+def parse_notify_target(text: str, token: str | None) -> NotifyTarget:
+    """Check `--notify` before anything runs, so a typo never hides the gate's answer."""
+    repo, _, number = text.strip().partition("#")
+    owner, _, name = repo.partition("/")
+    if not number.isdigit() or int(number) < 1 or not owner or not name or "/" in name:
+        raise InvalidInput.one("--notify", "", f"expected OWNER/REPO#NUMBER, got {text!r}")
+    if not token:
+        raise InvalidInput.one(
+            "--notify", "", "needs GITHUB_TOKEN (issues or pull-requests write access) to comment"
+        )
+    return NotifyTarget(repo, int(number))
 
 
 def notify_decision(
-    target: str,
+    target: NotifyTarget,
     body: str,
-    token: str | None,
+    token: str,
     api_url: str | None,
     forge_factory: ForgeFactory = Forge,
 ) -> None:
-    """`--notify OWNER/REPO#N`: comment the blocked decision on a PR or issue."""
-    repo, _, number = target.partition("#")
-    if not number.isdigit() or "/" not in repo:
-        raise InvalidInput.one("--notify", "", f"expected OWNER/REPO#NUMBER, got {target!r}")
-    if not token:
-        raise InvalidInput.one("--notify", "", "needs GITHUB_TOKEN to comment")
-    forge = forge_factory(ForgeSettings.from_env(repo, token, api_url))
-    forge.comment(int(number), body)
+    """Comment the blocked decision on the `--notify` issue or pull request."""
+    forge = forge_factory(ForgeSettings.from_env(target.repo, token, api_url))
+    forge.comment(target.number, body)
+
+
+__all__ = [
+    "NotifyTarget",
+    "Outcome",
+    "PromoteOptions",
+    "PromoteResult",
+    "html_root",
+    "notify_decision",
+    "parse_notify_target",
+    "promote",
+]

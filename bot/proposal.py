@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.evidence import Evidence
@@ -150,7 +151,11 @@ def rollback_section(
 
 
 def changes_section(
-    previous_version: str | None, version: str, changed: list[str], level: int = 3
+    previous_version: str | None,
+    version: str,
+    changed: Sequence[str],
+    level: int = 3,
+    deleted: Sequence[str] = (),
 ) -> str:
     heading = "#" * level
     before = (
@@ -158,6 +163,7 @@ def changes_section(
     )
     lines = [f"{heading} Change", "", f"{before} → {code(version, in_table=False)}", ""]
     lines += [f"- {code(path, in_table=False)}" for path in changed]
+    lines += [f"- {code(path, in_table=False)} (deleted)" for path in deleted]
     return "\n".join(lines)
 
 
@@ -167,12 +173,14 @@ def promotion_report(
     policy: Policy,
     context: QueryContext,
     previous_version: str | None,
-    changed: list[str],
+    changed: Sequence[str],
+    *,
+    deleted: Sequence[str] = (),
 ) -> str:
     """The evaluation report committed at `reports/<model>/<version>.md`."""
     sections = [
         title_section(evidence, decision),
-        changes_section(previous_version, evidence.model.version, changed),
+        changes_section(previous_version, evidence.model.version, changed, deleted=deleted),
         decision_section(evidence, decision),
         significance_section(decision),
         lineage_section(evidence),
@@ -190,10 +198,14 @@ def pull_request_body(report: str, meta: ProposalMeta, report_url: str | None) -
         return report + marker
     where = f"[the committed report]({report_url})" if report_url else "the committed report file"
     notice = f"\n\n---\n**Report truncated**: GitHub limits a PR body to {GITHUB_BODY_LIMIT:,} characters; read {where}."
-    room = GITHUB_BODY_LIMIT - len(marker) - len(notice)
+    closing = "\n\n</details>"
+    room = GITHUB_BODY_LIMIT - len(marker) - len(notice) - len(closing)
     cut = report[:room]
     # Do not leave half a table row or code span behind.
     cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
+    # Our own <details> start lines; untrusted text only appears inside table rows.
+    if len(re.findall(r"^<details>", cut, re.M)) > len(re.findall(r"^</details>", cut, re.M)):
+        cut += closing  # else the notice would hide in a collapsed section
     return cut + notice + marker
 
 
@@ -211,26 +223,36 @@ def commit_message(
     return subject, trailers
 
 
-def unified_diff(before: Mapping[str, bytes | None], after: Mapping[str, bytes]) -> str:
-    """`git diff`-like text of the files that change (for --dry-run and local mode)."""
+def unified_diff(before: Mapping[str, bytes | None], after: Mapping[str, bytes | None]) -> str:
+    """`git diff`-like text of the files that change (for --dry-run and local mode).
+
+    `None` is a file that does not exist: before, it is created; after, it is deleted.
+    A last line without a newline is marked as git marks it.
+    """
     out: list[str] = []
     for path in sorted(after):
         old = before.get(path)
         new = after[path]
         if old == new:
             continue
-        old_lines = [] if old is None else old.decode("utf-8", "replace").splitlines(keepends=True)
-        new_lines = new.decode("utf-8", "replace").splitlines(keepends=True)
-        out.extend(
-            difflib.unified_diff(
-                old_lines,
-                new_lines,
-                fromfile="/dev/null" if old is None else f"a/{path}",
-                tofile=f"b/{path}",
-            )
-        )
-    text = "".join(out)
-    return text if not text or text.endswith("\n") else text + "\n"
+        fromfile = "/dev/null" if old is None else f"a/{path}"
+        tofile = "/dev/null" if new is None else f"b/{path}"
+        lines = list(difflib.unified_diff(_diff_lines(old), _diff_lines(new), fromfile, tofile))
+        # An empty file created or deleted has no hunk: show that it comes or goes.
+        out.extend(lines or [f"--- {fromfile}\n", f"+++ {tofile}\n"])
+    return "".join(line if line.endswith("\n") else _no_newline(line) for line in out)
+
+
+def _diff_lines(data: bytes | None) -> list[str]:
+    """Lines as git sees them: split at '\\n' only (a '\\r' or form feed is content)."""
+    if not data:
+        return []
+    lines = data.decode("utf-8", "replace").split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def _no_newline(line: str) -> str:
+    return line + "\n\\ No newline at end of file\n"
 
 
 __all__ = [

@@ -13,7 +13,7 @@ from bot.cli.common import (
     github_token,
     write_outputs,
 )
-from bot.errors import EXIT_NO
+from bot.errors import EXIT_NO, ExternalError
 
 
 @click.command("promote")
@@ -70,7 +70,7 @@ def promote(
     from bot.envtarget import parse_env_repo
     from bot.names import require_environment
     from bot.policy import load_policy
-    from bot.promote import PromoteOptions, notify_decision
+    from bot.promote import PromoteOptions, notify_decision, parse_notify_target
     from bot.promote import promote as run_promote
     from bot.report import decision_text, gate_report_markdown
 
@@ -81,6 +81,7 @@ def promote(
         results, mlflow_model, mlflow_version, tracking_uri, champion_alias, mlflow_timeout
     )
     token = github_token()
+    notify_target = parse_notify_target(notify, token) if notify else None
     options = PromoteOptions(
         environment=environment,
         target=target,
@@ -97,10 +98,14 @@ def promote(
     if result.outcome == "blocked":
         report = gate_report_markdown(evidence, result.decision)
         append_summary(summary_file, report)
-        if notify and not dry_run:
-            notify_decision(notify, report, token, github_api_url)
         write_outputs({"decision": "fail", "outcome": "blocked"})
         click.echo("outcome: blocked (the gates failed: nothing was opened)")
+        if notify_target is not None and token and not dry_run:
+            try:
+                notify_decision(notify_target, report, token, github_api_url)
+                click.echo(f"notified: {notify_target}")
+            except ExternalError as error:  # the answer is still no: say so, keep exit 1
+                click.echo(f"warning: could not notify {notify_target}: {error}", err=True)
         ctx.exit(EXIT_NO)
 
     pr = result.pull_request
