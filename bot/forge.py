@@ -93,7 +93,7 @@ def _pull_info(pull: PullRequest) -> PullRequestInfo:
         head_ref=pull.head.ref,
         head_sha=pull.head.sha,
         base_ref=pull.base.ref,
-        merged=bool(pull.merged),
+        merged=pull.merged_at is not None,  # in list responses too: no re-fetch
         merge_commit_sha=pull.merge_commit_sha,
         labels=tuple(label.name for label in pull.labels),
     )

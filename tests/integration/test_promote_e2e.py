@@ -319,14 +319,13 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert "outcome: unchanged (the open pull request already holds exactly this change)" in (
         again.stdout
     )
-    # No-op budget: read the repo, list open PRs for the branch; PyGithub then completes the
-    # listed PR (GET /pulls/1) because list entries lack `merged`.
+    # No-op budget: read the repo, list open PRs for the branch (the list's `merged_at` is
+    # enough: no per-PR completion).
     assert env.calls() == [
         "GET /repos/acme/env",
         "GET /repos/acme/env/pulls",
-        "GET /repos/acme/env/pulls/1",
     ]
-    assert env.fake.request_count() == 3
+    assert env.fake.request_count() == 2
     assert env.refs()[f"refs/heads/{branch}"] == first_tip
     assert len(env.fake.pulls("acme", "env")) == 1
 
@@ -338,7 +337,6 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert env.calls() == [
         "GET /repos/acme/env",
         "GET /repos/acme/env/pulls",
-        "GET /repos/acme/env/pulls/1",
         "PATCH /repos/acme/env/pulls/1",
         "POST /repos/acme/env/issues/1/comments",
     ]
