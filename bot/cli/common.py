@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from bot.errors import InvalidInput, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from bot.evidence import Evidence
+    from bot.policy import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,3 +104,64 @@ def append_summary(summary_file: Path | None, markdown: str) -> None:
     from bot.outputs import append_summary as append
 
     append(summary_file, markdown)
+
+
+def load_evidence_from_options(
+    results: Path | None,
+    mlflow_model: str | None,
+    mlflow_version: str | None,
+    tracking_uri: str | None,
+    champion_alias: str,
+    timeout: float,
+) -> Evidence:
+    if (results is None) == (mlflow_model is None):
+        raise UsageError(
+            "give either --results FILE or --mlflow-model NAME (with --mlflow-version N), "
+            "not both and not neither"
+        )
+    if results is not None:
+        if mlflow_version is not None:
+            raise UsageError("--mlflow-version goes with --mlflow-model, not --results")
+        from bot.evidence import load_evidence
+
+        return load_evidence(results)
+    from bot.mlflow_source import evidence_from_mlflow
+
+    assert mlflow_model is not None
+    return evidence_from_mlflow(
+        tracking_uri, mlflow_model, mlflow_version, champion_alias=champion_alias, timeout=timeout
+    )
+
+
+def load_policy_and_evidence(
+    policy_path: Path,
+    results: Path | None,
+    mlflow_model: str | None,
+    mlflow_version: str | None,
+    tracking_uri: str | None,
+    champion_alias: str,
+    timeout: float,
+) -> tuple[Policy, Evidence]:
+    """The policy and the evidence. With a results file, the problems of both files are
+    reported at once; MLflow is asked only once the policy is known to be valid."""
+    from bot.policy import load_policy
+
+    def evidence() -> Evidence:
+        return load_evidence_from_options(
+            results, mlflow_model, mlflow_version, tracking_uri, champion_alias, timeout
+        )
+
+    if mlflow_model is not None:
+        return load_policy(policy_path), evidence()
+    errors: list[InvalidInput] = []
+    try:
+        policy = load_policy(policy_path)
+    except InvalidInput as error:
+        errors.append(error)
+    try:
+        loaded = evidence()
+    except InvalidInput as error:
+        errors.append(error)
+    if errors:
+        raise InvalidInput.merge(errors)
+    return policy, loaded

@@ -8,111 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from bot.errors import EXIT_NO, InvalidInput, UsageError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from bot.evidence import Evidence
-    from bot.policy import Policy
+from bot.cli.common import evidence_options, load_policy_and_evidence
+from bot.errors import EXIT_NO
 
 FORMATS = ("text", "json", "markdown")
 
 
-def _evidence(
-    results: Path | None,
-    mlflow_model: str | None,
-    mlflow_version: str | None,
-    tracking_uri: str | None,
-    champion_alias: str,
-    timeout: float,
-) -> Evidence:
-    if (results is None) == (mlflow_model is None):
-        raise UsageError(
-            "give either --results FILE or --mlflow-model NAME (with --mlflow-version N), "
-            "not both and not neither"
-        )
-    if results is not None:
-        if mlflow_version is not None:
-            raise UsageError("--mlflow-version goes with --mlflow-model, not --results")
-        from bot.evidence import load_evidence
-
-        return load_evidence(results)
-    from bot.mlflow_source import evidence_from_mlflow
-
-    assert mlflow_model is not None
-    return evidence_from_mlflow(
-        tracking_uri, mlflow_model, mlflow_version, champion_alias=champion_alias, timeout=timeout
-    )
-
-
-def _inputs(
-    policy_path: Path,
-    results: Path | None,
-    mlflow_model: str | None,
-    mlflow_version: str | None,
-    tracking_uri: str | None,
-    champion_alias: str,
-    timeout: float,
-) -> tuple[Policy, Evidence]:
-    """The policy and the evidence. With a results file, the problems of both files are
-    reported at once; MLflow is asked only once the policy is known to be valid."""
-    from bot.policy import load_policy
-
-    def evidence() -> Evidence:
-        return _evidence(
-            results, mlflow_model, mlflow_version, tracking_uri, champion_alias, timeout
-        )
-
-    if mlflow_model is not None:
-        return load_policy(policy_path), evidence()
-    errors: list[InvalidInput] = []
-    try:
-        policy = load_policy(policy_path)
-    except InvalidInput as error:
-        errors.append(error)
-    try:
-        loaded = evidence()
-    except InvalidInput as error:
-        errors.append(error)
-    if errors:
-        raise InvalidInput.merge(errors)
-    return policy, loaded
-
-
 @click.command("gate")
-@click.option(
-    "--results",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Gate results JSON written by the evaluation step (see `model-bot schema gate-results`).",
-)
-@click.option(
-    "--mlflow-model",
-    metavar="NAME|models:/NAME/N",
-    help="Registered MLflow model (candidate); a models:/ URI may carry the version or @alias.",
-)
-@click.option("--mlflow-version", metavar="N", help="Candidate version of --mlflow-model.")
-@click.option(
-    "--tracking-uri",
-    envvar="MLFLOW_TRACKING_URI",
-    metavar="URI",
-    help="MLflow tracking server. [default: $MLFLOW_TRACKING_URI]",
-)
-@click.option(
-    "--champion-alias",
-    default="champion",
-    show_default=True,
-    help="Registry alias of the version to compare against.",
-)
-@click.option(
-    "--mlflow-timeout",
-    type=click.FloatRange(1, 600),
-    default=10.0,
-    show_default=True,
-    help="Give up on an unresponsive MLflow after about this many seconds.",
-)
+@evidence_options
 @click.option(
     "--policy",
     "policy_path",
@@ -163,7 +69,7 @@ def gate(
 
     if environment is not None:
         require_environment(environment)
-    policy, evidence = _inputs(
+    policy, evidence = load_policy_and_evidence(
         policy_path,
         results,
         mlflow_model,

@@ -11,6 +11,7 @@ from bot.cli.common import (
     evidence_options,
     github_options,
     github_token,
+    load_policy_and_evidence,
     write_outputs,
 )
 from bot.errors import EXIT_NO, ExternalError
@@ -66,19 +67,22 @@ def promote(
     report in its body and commits it at reports/<model>/<version>.md. A failed gate opens
     nothing and exits 1. Outcome: created | updated | unchanged | blocked.
     """
-    from bot.cli.gate_cmd import _evidence
     from bot.envtarget import parse_env_repo
     from bot.names import require_environment
-    from bot.policy import load_policy
     from bot.promote import PromoteOptions, notify_decision, parse_notify_target
     from bot.promote import promote as run_promote
     from bot.report import decision_text, gate_report_markdown
 
     require_environment(environment)
     target = parse_env_repo(env_repo, github_api_url)
-    policy = load_policy(policy_path)
-    evidence = _evidence(
-        results, mlflow_model, mlflow_version, tracking_uri, champion_alias, mlflow_timeout
+    policy, evidence = load_policy_and_evidence(
+        policy_path,
+        results,
+        mlflow_model,
+        mlflow_version,
+        tracking_uri,
+        champion_alias,
+        mlflow_timeout,
     )
     token = github_token()
     notify_target = parse_notify_target(notify, token) if notify else None
