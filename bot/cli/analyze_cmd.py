@@ -1,0 +1,211 @@
+"""`model-bot analyze`: judge a canary from Prometheus; revert it on failure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.cli.common import append_summary, github_options, github_token, write_outputs
+from bot.errors import EXIT_INCONCLUSIVE, EXIT_NO, InvalidInput
+
+if TYPE_CHECKING:
+    from bot.watch import AnalyzeResult
+
+# Read by bot.prometheus.PrometheusSettings.from_env; only these reach the analysis.
+PROMETHEUS_CREDENTIALS = ("PROMETHEUS_TOKEN", "PROMETHEUS_USERNAME", "PROMETHEUS_PASSWORD")
+
+
+def parse_moment(text: str) -> datetime:
+    """`--at`: unix seconds or an ISO 8601 / RFC 3339 time with a zone."""
+    value = text.strip()
+    try:
+        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        pass
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput.one(
+            "--at",
+            "",
+            f"expected unix seconds or a time with a zone (e.g. 2025-01-31T12:00:00Z), got {text!r}",
+        )
+    return moment
+
+
+@click.command("analyze")
+@click.option("--model", required=True, help="The deployed model whose canary to judge.")
+@click.option("--environment", required=True, help="Environment it runs in (e.g. production).")
+@click.option(
+    "--policy",
+    "policy_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Promotion policy YAML (its analysis metrics and on_regression).",
+)
+@github_options
+@click.option(
+    "--prometheus-url",
+    envvar="PROMETHEUS_URL",
+    metavar="URL",
+    help="Prometheus base URL. [default: $PROMETHEUS_URL, else prometheus_address of the "
+    "environment (or the top level) in the env repo's .model-bot.yaml]",
+)
+@click.option(
+    "--prometheus-header",
+    "prometheus_headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Extra request header, e.g. a tenant ('X-Scope-OrgID: team-a'); repeatable. "
+    "Credentials: $PROMETHEUS_TOKEN, or $PROMETHEUS_USERNAME and $PROMETHEUS_PASSWORD.",
+)
+@click.option(
+    "--prometheus-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CA bundle (PEM) that signed Prometheus' certificate.",
+)
+@click.option("--prometheus-insecure", is_flag=True, help="Do not verify Prometheus' TLS.")
+@click.option(
+    "--prometheus-timeout",
+    type=click.FloatRange(0.1, 300),
+    default=10.0,
+    show_default=True,
+    help="Give up on each query after this many seconds.",
+)
+@click.option(
+    "--at",
+    "at",
+    metavar="TIME",
+    help="Judge the canary as of TIME (unix seconds or e.g. 2025-01-31T12:00:00Z) instead "
+    "of now, e.g. to re-judge a past rollout.",
+)
+@click.option("--no-revert", is_flag=True, help="On failure, revert nothing (just report).")
+@click.option("--auto-merge", is_flag=True, help="Merge the revert pull request at once.")
+@click.option("--dry-run", is_flag=True, help="Judge, but change nothing anywhere.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--summary-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the evidence here (e.g. $GITHUB_STEP_SUMMARY).",
+)
+@click.pass_context
+def analyze(
+    ctx: click.Context,
+    model: str,
+    environment: str,
+    policy_path: Path,
+    env_repo: str,
+    base: str | None,
+    github_api_url: str | None,
+    prometheus_url: str | None,
+    prometheus_headers: tuple[str, ...],
+    prometheus_ca: Path | None,
+    prometheus_insecure: bool,
+    prometheus_timeout: float,
+    at: str | None,
+    no_revert: bool,
+    auto_merge: bool,
+    dry_run: bool,
+    output_format: str,
+    summary_file: Path | None,
+) -> None:
+    """Judge MODEL's canary in ENVIRONMENT with the policy's Prometheus metrics.
+
+    Exit 0 when it passes; 1 when it fails (and, unless --no-revert, the policy's
+    on_regression acts: a revert PR, a merged revert PR, or a comment on the promotion PR);
+    3 when it is inconclusive (no data, Prometheus unreachable): nothing is reverted then.
+    """
+    import os
+
+    from bot.analysis import Verdict
+    from bot.envtarget import parse_env_repo
+    from bot.names import require_environment, require_model
+    from bot.policy import load_policy
+    from bot.watch import AnalyzeOptions, Canary, result_json, verdict_text
+    from bot.watch import analyze as run_analyze
+
+    require_model(model)
+    require_environment(environment)
+    now = parse_moment(at) if at else None
+    target = parse_env_repo(env_repo, github_api_url)
+    policy = load_policy(policy_path)
+    options = AnalyzeOptions(
+        model=model,
+        environment=environment,
+        target=target,
+        base=base,
+        prometheus_url=prometheus_url or None,
+        prometheus_headers=prometheus_headers,
+        prometheus_ca=str(prometheus_ca) if prometheus_ca else None,
+        prometheus_insecure=prometheus_insecure,
+        prometheus_timeout=prometheus_timeout,
+        no_revert=no_revert,
+        auto_merge=auto_merge,
+        dry_run=dry_run,
+        token=github_token(),
+        now=now,
+        environ={k: os.environ[k] for k in PROMETHEUS_CREDENTIALS if k in os.environ},
+    )
+
+    def show(canary: Canary, verdict: Verdict) -> None:
+        if output_format == "text":
+            click.echo(verdict_text(verdict, canary), nl=False)
+
+    result = run_analyze(policy, options, on_verdict=show)
+
+    pr = result.pull_request
+    if output_format == "json":
+        click.echo(result_json(result), nl=False)
+    else:
+        _print_outcome(result)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    append_summary(summary_file, result.evidence)
+    write_outputs(
+        {
+            "verdict": result.verdict.phase,
+            "outcome": result.outcome,
+            "pull-request-number": pr.number if pr else None,
+            "pull-request-url": pr.url if pr else None,
+        }
+    )
+    if result.verdict.phase == "fail":
+        ctx.exit(EXIT_NO)
+    if result.verdict.phase == "inconclusive":
+        ctx.exit(EXIT_INCONCLUSIVE)
+
+
+def _print_outcome(result: AnalyzeResult) -> None:
+    rolled = result.rollback
+    if (
+        rolled is not None
+        and rolled.body
+        and (rolled.local or rolled.dry_run)
+        and rolled.outcome != "unchanged"
+    ):
+        why = "dry run" if rolled.dry_run else "local mode"
+        click.echo(f"\n--- revert pull request ({why}: not opened) " + "-" * 30)
+        click.echo(f"title: {rolled.title}\n")
+        click.echo(rolled.body, nl=False)
+        click.echo("-" * 70)
+    suffix = " (dry run)" if rolled is not None and rolled.dry_run else ""
+    click.echo(
+        f"outcome: {result.outcome}{suffix}" + (f" ({result.reason})" if result.reason else "")
+    )
+    pr = result.pull_request
+    if pr is not None and result.action == "notify":
+        click.echo(f"promotion pull request: #{pr.number} {pr.url}")
+    elif pr is not None:
+        merged = " (merged)" if rolled is not None and rolled.merged else ""
+        click.echo(f"revert pull request: #{pr.number} {pr.url}{merged}")
