@@ -697,3 +697,103 @@ def test_chatops_rejects_an_event_that_is_not_a_comment(run_action: RunAction) -
     assert len(run.annotations) == 1
     assert run.annotations[0].startswith("::error title=model-bot::--event-path: ")
     assert "is not an issue_comment event" in run.annotations[0]
+
+
+# -- promote, rollback and analyze through the action, against the fake GitHub -------------
+
+
+@pytest.fixture
+def github_repo(fake_github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> FakeGitHub:
+    envfixtures.fast_github(monkeypatch)
+    envfixtures.github_env_repo(fake_github)
+    return fake_github
+
+
+def _github_inputs(fake: FakeGitHub, **inputs: str) -> dict[str, str]:
+    return {
+        "github-token": envfixtures.TOKEN,
+        "github-api-url": fake.api_url,
+        "env-repo": envfixtures.REPO,
+        "environment": envfixtures.ENVIRONMENT,
+        **inputs,
+    }
+
+
+FAST_GITHUB = {"MODEL_BOT_GITHUB_WRITE_INTERVAL": "0", "MODEL_BOT_GITHUB_BACKOFF": "0.01"}
+
+
+def test_promote_opens_the_pull_request_and_writes_every_output(
+    run_action: RunAction, github_repo: FakeGitHub
+) -> None:
+    inputs = _github_inputs(github_repo, command="promote", **{"gate-results": "gate-results.json"})
+    run = run_action(inputs, env=FAST_GITHUB)
+    assert run.exit_code == 0, run.stderr
+    owner, name = envfixtures.REPO.split("/")
+    (pull,) = github_repo.pulls(owner, name)
+    assert run.outputs["decision"] == "pass"
+    assert run.outputs["outcome"] == "created"
+    assert run.outputs["pull-request-number"] == str(pull["number"])
+    assert run.outputs["pull-request-url"] == pull["html_url"]
+    assert run.outputs["report-path"] == "reports/fraud-detector/7.md"
+    assert "Rollout plan" in run.summary
+    assert envfixtures.TOKEN not in run.stdout.split("\n", 1)[1] + run.stderr
+
+    again = run_action(inputs, env=FAST_GITHUB)
+    assert again.exit_code == 0, again.stderr
+    assert again.outputs["outcome"] == "unchanged"
+    assert len(github_repo.pulls(owner, name)) == 1
+
+
+def test_promote_dry_run_changes_nothing(run_action: RunAction, github_repo: FakeGitHub) -> None:
+    inputs = _github_inputs(
+        github_repo, command="promote", **{"gate-results": "gate-results.json", "dry-run": "true"}
+    )
+    run = run_action(inputs, env=FAST_GITHUB)
+    assert run.exit_code == 0, run.stderr
+    assert run.outputs["outcome"] == "created"
+    assert "--- diff" in run.stdout
+    owner, name = envfixtures.REPO.split("/")
+    assert github_repo.pulls(owner, name) == []
+    writes = [r for r in github_repo.requests if r.method != "GET"]
+    assert writes == []
+
+
+def test_rollback_opens_the_revert_pull_request(
+    run_action: RunAction, github_repo: FakeGitHub, tmp_path: Path
+) -> None:
+    work = tmp_path / "deploy"
+    work.mkdir()
+    envfixtures.deploy(github_repo, envfixtures.REPO, "fraud-detector", ("6", "7"), workdir=work)
+    inputs = _github_inputs(
+        github_repo, command="rollback", model="fraud-detector", reason="p99 doubled"
+    )
+    run = run_action(inputs, env=FAST_GITHUB)
+    assert run.exit_code == 0, run.stderr
+    owner, name = envfixtures.REPO.split("/")
+    (revert,) = [
+        p
+        for p in github_repo.pulls(owner, name)
+        if p["head"]["ref"].startswith("model-bot/rollback/")
+    ]
+    assert run.outputs["outcome"] == "created"
+    assert run.outputs["pull-request-url"] == revert["html_url"]
+    assert "p99 doubled" in revert["body"]
+
+
+def test_analyze_with_prometheus_down_is_inconclusive_and_reverts_nothing(
+    run_action: RunAction, github_repo: FakeGitHub, tmp_path: Path
+) -> None:
+    work = tmp_path / "deploy"
+    work.mkdir()
+    envfixtures.deploy(github_repo, envfixtures.REPO, "fraud-detector", ("6", "7"), workdir=work)
+    inputs = _github_inputs(
+        github_repo,
+        command="analyze",
+        model="fraud-detector",
+        **{"prometheus-url": "http://127.0.0.1:9"},
+    )
+    run = run_action(inputs, env={**FAST_GITHUB, "MODEL_BOT_PROMETHEUS_TIMEOUT": "2"})
+    assert run.exit_code == 3, run.stdout + run.stderr
+    assert run.outputs["verdict"] == "inconclusive"
+    owner, name = envfixtures.REPO.split("/")
+    assert [p for p in github_repo.pulls(owner, name) if "rollback" in p["head"]["ref"]] == []
