@@ -510,7 +510,6 @@ class StubForge:
     def read_file(self, path: str, ref: str | None = None) -> bytes | None:
         return self.config
 
-
     def react(self, comment_id: int, content: str) -> None:
         self._record("react", content)
 
