@@ -307,8 +307,8 @@ class CommentEvent:
     author_type: str  # User | Bot | Organization | ...
 
 
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")
-_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?\Z")
+_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}\Z")
 
 
 def parse_event(data: object) -> CommentEvent:
@@ -440,7 +440,7 @@ class Promotion:
     base: str
 
 
-_PROMOTE_BRANCH = re.compile(r"^model-bot/promote/([a-z0-9-]{1,63})/([a-z0-9-]{1,63})$")
+_PROMOTE_BRANCH = re.compile(r"^model-bot/promote/([a-z0-9-]{1,63})/([a-z0-9-]{1,63})\Z")
 
 
 def promotion_of(pull: PullRequestInfo) -> Promotion | Rejection | None:

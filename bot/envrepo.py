@@ -621,7 +621,19 @@ class EnvRepo:
             raise ValueError(f"no local branch {branch!r} to push: start_branch first")
         lease = f"--force-with-lease={ref}:{expected_remote_sha or ''}"
         result = self._run("push", "--porcelain", "--no-verify", lease, "origin", f"{ref}:{ref}")
-        return self._push_result(result, branch, local.text)
+        pushed = self._push_result(result, branch, local.text)
+        # git checks the lease against the refs it read before sending. A concurrent push can
+        # still get there first: the server then refuses our ref update, or (when it pushed
+        # this very commit) git finds nothing to update. Either way the branch moved since
+        # it was read: say so, so that callers read it again instead of failing, or taking
+        # another run's push for their own.
+        moved = pushed.status == "rejected-other" or (
+            pushed.ok and _push_flag(result, ref) == "=" and expected_remote_sha != local.text
+        )
+        if moved and self.remote_branch_sha(branch) != expected_remote_sha:
+            message = f"{branch} changed on the remote since it was read; read it again"
+            return PushResult("rejected-stale", branch, None, message)
+        return pushed
 
     def delete_remote_branch(self, branch: str) -> bool:
         """Delete one of the bot's remote branches; False when it did not exist."""
@@ -931,6 +943,15 @@ def _stdin(data: bytes | None) -> Iterator[BinaryIO | None]:
         handle.write(data)
         handle.seek(0)
         yield cast(BinaryIO, handle)
+
+
+def _push_flag(result: _Result, ref: str) -> str | None:
+    """The flag `git push --porcelain` printed for `ref` (` `, `+`, `-`, `*`, `=`, `!`)."""
+    for line in result.text.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and fields[1].endswith(f":{ref}"):
+            return fields[0]
+    return None
 
 
 def _check_branch_name(branch: str, field_name: str) -> str:

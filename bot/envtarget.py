@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from bot.errors import InvalidInput
 
-_OWNER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_OWNER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}\Z")
 _FIELD = "--env-repo"
 
 

@@ -17,8 +17,8 @@ from bot.errors import InvalidInput, Problem
 from bot.expressions import Comparison, ExpressionError, parse_condition, parse_gate
 from bot.loading import load_file
 
-_DURATION = re.compile(r"^([1-9]\d{0,5})(s|m|h)$")
-_METRIC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DURATION = re.compile(r"^([1-9]\d{0,5})(s|m|h)\Z")
+_METRIC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 
 
 def duration_seconds(text: str) -> int:

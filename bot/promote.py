@@ -16,7 +16,7 @@ from typing import Literal
 from bot.config import CONFIG_FILE, DEFAULT_CONFIG, BotConfig, parse_config
 from bot.envrepo import EnvRepo, GitAuth
 from bot.envtarget import EnvRepoTarget
-from bot.errors import ExternalError, InvalidInput
+from bot.errors import ExternalError, InvalidInput, Problem
 from bot.evidence import Evidence
 from bot.forge import Forge, ForgeSettings, PullRequestInfo
 from bot.gate import Decision, evaluate
@@ -211,20 +211,23 @@ def plan_promotion(
     )
     previous = current.version if current else None
     effective = policy.for_environment(environment)
-    change = render_change(
-        RenderRequest(
-            model=model,
-            version=version,
-            environment=environment,
-            policy=effective,
-            config=config,
-            image_repository=evidence.model.image or options.image,
-            image_tag=evidence.model.tag,
-            model_uri=evidence.model.uri,
-        ),
-        existing,
-        read_templates(repo, config),
-    )
+    try:
+        change = render_change(
+            RenderRequest(
+                model=model,
+                version=version,
+                environment=environment,
+                policy=effective,
+                config=config,
+                image_repository=evidence.model.image or options.image,
+                image_tag=evidence.model.tag,
+                model_uri=evidence.model.uri,
+            ),
+            existing,
+            read_templates(repo, config),
+        )
+    except InvalidInput as error:
+        raise _from_evidence(error, image_from_evidence=bool(evidence.model.image)) from None
     namespace = config.environment(environment).namespace or environment
     context = QueryContext(model=model, environment=environment, namespace=namespace)
     meta = ProposalMeta("promote", model, environment, version, previous)
@@ -252,6 +255,31 @@ def plan_promotion(
         report_path=report_path,
         config=config,
         already_deployed=previous == version and change.outcome == "unchanged",
+    )
+
+
+# What render calls its inputs (`model-bot render` flags) and where promote got them.
+_EVIDENCE_FIELDS = {
+    "--model": "model.name",
+    "--version": "model.version",
+    "--tag": "model.tag",
+    "--model-uri": "model.uri",
+}
+
+
+def _from_evidence(error: InvalidInput, *, image_from_evidence: bool) -> InvalidInput:
+    """Render's problems, naming the gate results' fields instead of render's flags (promote
+    has no --tag flag: the tag came from the evidence)."""
+    fields = dict(_EVIDENCE_FIELDS)
+    if image_from_evidence:
+        fields["--image"] = "model.image"
+    return InvalidInput(
+        [
+            Problem("gate results", fields[p.source], p.message)
+            if p.source in fields and not p.field
+            else p
+            for p in error.problems
+        ]
     )
 
 
@@ -336,6 +364,25 @@ def _promote(
         )
         result = replace(base_result, diff=diff, body=body, pull_request=open_pr)
         if remote_sha is not None and _branch_holds(repo, plan):
+            if open_pr is not None and _describes_older_version(open_pr, plan):
+                # An earlier run pushed this change but stopped before updating the PR (or a
+                # twin run pushed the very same commit first): finish its work.
+                if options.dry_run:
+                    return replace(
+                        result,
+                        outcome="updated",
+                        reason="dry run: the pull request would be updated",
+                    )
+                warnings = []
+                pr = _update_pull(session, plan, open_pr, body, comment_once=True)
+                _ensure_labels(session, plan, pr, warnings)
+                return replace(
+                    result,
+                    outcome="updated",
+                    commit=remote_sha,
+                    pull_request=pr,
+                    warnings=tuple(warnings),
+                )
             if not use_pr or open_pr is not None:
                 held = "the open pull request" if open_pr else plan.branch
                 warnings = []
@@ -438,18 +485,35 @@ def _open_pull(session: _Session, plan: _Plan, body: str, warnings: list[str]) -
     labels = _labels(plan)
     forge.add_labels(pr.number, labels)
     pr = replace(pr, labels=tuple(dict.fromkeys([*pr.labels, *labels])))
-    env_config = plan.config.environment(plan.meta.environment)
-    users = env_config.reviewers if env_config.reviewers is not None else plan.config.reviewers
+    _request_reviewers(session, plan, pr, warnings)
+    return pr
+
+
+def _request_reviewers(
+    session: _Session, plan: _Plan, pr: PullRequestInfo, warnings: list[str]
+) -> None:
+    assert session.forge is not None
+    request_configured_reviewers(
+        session.forge, plan.config, plan.meta.environment, pr.number, warnings
+    )
+
+
+def request_configured_reviewers(
+    forge: Forge, config: BotConfig, environment: str, number: int, warnings: list[str]
+) -> None:
+    """Reviewers and team reviewers from `.model-bot.yaml` (the environment's win). A
+    reviewer GitHub refuses leaves the PR standing: a warning, not a failure."""
+    env_config = config.environment(environment)
+    users = env_config.reviewers if env_config.reviewers is not None else config.reviewers
     teams = (
         env_config.team_reviewers
         if env_config.team_reviewers is not None
-        else plan.config.team_reviewers
+        else config.team_reviewers
     )
     try:
-        forge.request_reviewers(pr.number, users, teams)
-    except ExternalError as error:  # the PR stands without reviewers; say so, do not fail
+        forge.request_reviewers(number, users, teams)
+    except ExternalError as error:
         warnings.append(f"reviewers not requested: {error}")
-    return pr
 
 
 def _labels(plan: _Plan) -> list[str]:
@@ -459,8 +523,11 @@ def _labels(plan: _Plan) -> list[str]:
 def _ensure_labels(
     session: _Session, plan: _Plan, pr: PullRequestInfo, warnings: list[str]
 ) -> None:
-    """Add the labels the PR lacks: no request when it has them all."""
-    missing = [label for label in _labels(plan) if label not in pr.labels]
+    """Add the labels the PR lacks: no request when it has them all. A PR with none of them
+    was left by a run that stopped right after opening it, before labelling it and asking
+    for review: finish that run's work, reviewers included."""
+    wanted = _labels(plan)
+    missing = [label for label in wanted if label not in pr.labels]
     if not missing:
         return
     assert session.forge is not None
@@ -468,21 +535,38 @@ def _ensure_labels(
         session.forge.add_labels(pr.number, missing)
     except ExternalError as error:
         warnings.append(f"labels not added: {error}")
+        return
+    if len(missing) == len(wanted):
+        _request_reviewers(session, plan, pr, warnings)
+
+
+def _describes_older_version(pr: PullRequestInfo, plan: _Plan) -> bool:
+    """The open PR's marker names another version than the one its branch now holds."""
+    old = read_marker(pr.body)
+    return old is not None and old.version != plan.meta.version
 
 
 def _update_pull(
-    session: _Session, plan: _Plan, open_pr: PullRequestInfo, body: str
+    session: _Session,
+    plan: _Plan,
+    open_pr: PullRequestInfo,
+    body: str,
+    *,
+    comment_once: bool = False,
 ) -> PullRequestInfo:
+    """Retitle the PR and replace its body; say so when the version changed. With
+    `comment_once` (finishing another run's work) the comment is skipped when it is there."""
     forge = session.forge
     assert forge is not None
     forge.update_pull(open_pr.number, title=plan.title, body=body)
     old = read_marker(open_pr.body)
     if old is not None and old.version != plan.meta.version:
-        forge.comment(
-            open_pr.number,
+        text = (
             f"model-bot: superseded `{old.version}` by `{plan.meta.version}`; this pull request "
-            f"now promotes {plan.meta.model} `{plan.meta.version}` to {plan.meta.environment}.",
+            f"now promotes {plan.meta.model} `{plan.meta.version}` to {plan.meta.environment}."
         )
+        if not comment_once or all(c.body != text for c in forge.comments(open_pr.number)):
+            forge.comment(open_pr.number, text)
     return replace(open_pr, title=plan.title, body=body)
 
 

@@ -209,6 +209,9 @@ def pull_request_body(report: str, meta: ProposalMeta, report_url: str | None) -
     return cut + notice + marker
 
 
+_TRAILER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
 def commit_message(
     subject: str, meta: ProposalMeta, extra: Mapping[str, str | None]
 ) -> tuple[str, dict[str, str]]:
@@ -219,7 +222,11 @@ def commit_message(
         "Environment": meta.environment,
         "Action": meta.action,
     }
-    trailers.update({k: v for k, v in extra.items() if v})
+    # Lineage (run id, code commit) is untrusted text: a trailer holds it on one line.
+    for key, value in extra.items():
+        text = " ".join(_TRAILER_UNSAFE.sub(" ", value or "").split())
+        if text:
+            trailers[key] = text
     return subject, trailers
 
 

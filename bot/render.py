@@ -77,15 +77,15 @@ TEMPLATE_NAMES = (VALUES_TEMPLATE, ROLLOUT_TEMPLATE, ANALYSIS_TEMPLATE)
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 CONFIG_SOURCE = ".model-bot.yaml"
 
-_LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_DNS_1035 = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
+_DNS_1035 = re.compile(r"^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?\Z")
 _DOMAIN = (
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 )
 _PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_IMAGE_REPOSITORY = re.compile(rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*$")
+_IMAGE_REPOSITORY = re.compile(rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_PATH_PART}(?:/{_PATH_PART})*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_ADDRESS = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+$")
+_ADDRESS = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+\Z")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 

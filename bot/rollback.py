@@ -51,6 +51,7 @@ from bot.promote import (
     check_environment,
     open_session,
     read_config,
+    request_configured_reviewers,
 )
 from bot.proposal import ProposalMeta, pull_request_body, read_marker
 from bot.render import candidate_paths, read_current_version
@@ -768,6 +769,9 @@ class _Rollback:
         )
         labels = [*self.plan.config.rollback_labels, f"env:{self.options.environment}"]
         forge.add_labels(pr.number, labels)
+        request_configured_reviewers(
+            forge, self.plan.config, self.options.environment, pr.number, self.warnings
+        )
         promotion = result.promotion_pull_request
         if promotion is not None:
             try:

@@ -500,7 +500,8 @@ def test_lost_response_to_opening_the_pr_gives_one_pr(env: Env) -> None:
 
 
 def test_missing_labels_are_added_by_the_next_run(env: Env) -> None:
-    """A run that stopped after opening the PR but before labelling it: the rerun labels."""
+    """A run that stopped after opening the PR but before labelling it: the rerun labels it
+    and asks for the reviews that run never asked for."""
     env.fake.inject(status=422, times=1, method="POST", path_regex=r"/labels$")
     broken = promote(env, "--results", str(PASSING))
     assert broken.exit_code == 2
@@ -510,7 +511,11 @@ def test_missing_labels_are_added_by_the_next_run(env: Env) -> None:
     assert result.exit_code == 0, result
     assert "outcome: unchanged" in result.stdout
     assert env.fake.issue_labels("acme", "env", 1) == ["model-promotion", "env:production"]
-    assert env.writes() == ["POST /repos/acme/env/issues/1/labels"]
+    assert env.writes() == [
+        "POST /repos/acme/env/issues/1/labels",
+        "POST /repos/acme/env/pulls/1/requested_reviewers",
+    ]
+    assert env.fake.requested_reviewers("acme", "env", 1)["users"] == ["alice", "bob"]
 
 
 # --- bad input: exit 2, one line, nothing left behind --------------------------------------------
