@@ -35,8 +35,8 @@ def run() -> list[dict[str, Any]]:
             capture_output=True,
         )
         facts = json.loads((Path(temp) / "model-bot-install.json").read_text())
-    seconds = float(facts["install-seconds"])
-    size = int(facts["venv-size-bytes"])
+    seconds = float(facts["seconds"])
+    size = int(facts["venv_bytes"])
     return [
         {
             "name": "action install step (fresh venv, warm uv cache)",
