@@ -87,7 +87,7 @@ def html_root(api_url: str) -> str:
 
 
 @dataclass
-class _Session:
+class EnvSession:
     """The connections of one run: the working clone and, in GitHub mode, the forge."""
 
     repo: EnvRepo
@@ -98,7 +98,7 @@ class _Session:
 
 def open_session(
     options: PromoteOptions, sparse: list[str], forge_factory: ForgeFactory = Forge
-) -> _Session:
+) -> EnvSession:
     target = options.target
     workdir = options.workdir or Path(tempfile.gettempdir())
     if target.is_local:
@@ -109,7 +109,7 @@ def open_session(
             workdir=workdir,
             repo_field="--env-repo",
         )
-        return _Session(repo, repo.base, None, None)
+        return EnvSession(repo, repo.base, None, None)
     if not options.token:
         raise InvalidInput.one(
             "GITHUB_TOKEN",
@@ -129,7 +129,7 @@ def open_session(
         auth=GitAuth(options.token),
         repo_field="--env-repo",
     )
-    return _Session(repo, base, forge, f"{html_root(settings.api_url)}/{target.repo}")
+    return EnvSession(repo, base, forge, f"{html_root(settings.api_url)}/{target.repo}")
 
 
 def read_config(repo: EnvRepo) -> BotConfig:
@@ -331,7 +331,7 @@ def promote(
 
 
 def _promote(
-    session: _Session,
+    session: EnvSession,
     evidence: Evidence,
     decision: Decision,
     policy: Policy,
@@ -441,7 +441,7 @@ def _promote(
     )
 
 
-def _find_open_pull(session: _Session, plan: _Plan) -> PullRequestInfo | None:
+def _find_open_pull(session: EnvSession, plan: _Plan) -> PullRequestInfo | None:
     assert session.forge is not None
     return session.forge.find_open_pull(plan.branch, session.base)
 
@@ -472,13 +472,13 @@ def _commit_plan(repo: EnvRepo, plan: _Plan, evidence: Evidence, base: str) -> s
     return repo.commit(message, trailers, author, list(plan.files))
 
 
-def _report_url(session: _Session, sha: str | None, path: str) -> str | None:
+def _report_url(session: EnvSession, sha: str | None, path: str) -> str | None:
     if session.web_root is None or sha is None:
         return None
     return f"{session.web_root}/blob/{sha}/{path}"
 
 
-def _open_pull(session: _Session, plan: _Plan, body: str, warnings: list[str]) -> PullRequestInfo:
+def _open_pull(session: EnvSession, plan: _Plan, body: str, warnings: list[str]) -> PullRequestInfo:
     forge = session.forge
     assert forge is not None
     pr = forge.create_pull(title=plan.title, body=body, head=plan.branch, base=session.base)
@@ -490,7 +490,7 @@ def _open_pull(session: _Session, plan: _Plan, body: str, warnings: list[str]) -
 
 
 def _request_reviewers(
-    session: _Session, plan: _Plan, pr: PullRequestInfo, warnings: list[str]
+    session: EnvSession, plan: _Plan, pr: PullRequestInfo, warnings: list[str]
 ) -> None:
     assert session.forge is not None
     request_configured_reviewers(
@@ -521,7 +521,7 @@ def _labels(plan: _Plan) -> list[str]:
 
 
 def _ensure_labels(
-    session: _Session, plan: _Plan, pr: PullRequestInfo, warnings: list[str]
+    session: EnvSession, plan: _Plan, pr: PullRequestInfo, warnings: list[str]
 ) -> None:
     """Add the labels the PR lacks: no request when it has them all. A PR with none of them
     was left by a run that stopped right after opening it, before labelling it and asking
@@ -547,7 +547,7 @@ def _describes_older_version(pr: PullRequestInfo, plan: _Plan) -> bool:
 
 
 def _update_pull(
-    session: _Session,
+    session: EnvSession,
     plan: _Plan,
     open_pr: PullRequestInfo,
     body: str,

@@ -46,8 +46,8 @@ from bot.names import (
 )
 from bot.policy import Policy
 from bot.promote import (
+    EnvSession,
     PromoteOptions,
-    _Session,
     check_environment,
     open_session,
     read_config,
@@ -511,7 +511,7 @@ def _session_options(options: RollbackOptions) -> PromoteOptions:
 
 
 def rollback_in_session(
-    session: _Session,
+    session: EnvSession,
     options: RollbackOptions,
     *,
     policy: Policy | None = None,
@@ -553,7 +553,7 @@ class _Rollback:
     """One rollback's writes: the commit, the push, the pull request and the comments."""
 
     def __init__(
-        self, session: _Session, options: RollbackOptions, plan: _Plan, auto_merge: bool
+        self, session: EnvSession, options: RollbackOptions, plan: _Plan, auto_merge: bool
     ) -> None:
         self.session = session
         self.repo = session.repo

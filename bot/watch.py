@@ -28,7 +28,7 @@ from bot.expressions import format_number
 from bot.forge import Forge, ForgeSettings, PullRequestInfo
 from bot.names import require_environment, require_model
 from bot.policy import Policy
-from bot.promote import PromoteOptions, _Session, open_session
+from bot.promote import EnvSession, PromoteOptions, open_session
 from bot.queries import QueryContext
 from bot.report import code, escape, link, printable
 from bot.rollback import (
@@ -183,7 +183,7 @@ def _judge(policy: Policy, canary: Canary, options: AnalyzeOptions) -> Verdict:
 
 
 def _respond(
-    session: _Session,
+    session: EnvSession,
     deployment: Deployment,
     policy: Policy,
     options: AnalyzeOptions,
@@ -222,7 +222,7 @@ def _respond(
 
 
 def _notify(
-    session: _Session, deployment: Deployment, options: AnalyzeOptions, result: AnalyzeResult
+    session: EnvSession, deployment: Deployment, options: AnalyzeOptions, result: AnalyzeResult
 ) -> AnalyzeResult:
     """`on_regression: notify`: the evidence goes to the promotion PR; nothing is reverted."""
     forge = session.forge

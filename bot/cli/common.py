@@ -165,3 +165,31 @@ def load_policy_and_evidence(
     if errors:
         raise InvalidInput.merge(errors)
     return policy, loaded
+
+
+def echo_proposal(
+    *,
+    show: bool,
+    why: str,
+    diff: str,
+    title: str | None,
+    body: str | None,
+    warnings: tuple[str, ...],
+    outcome: str,
+    reason: str,
+    dry_run: bool,
+) -> None:
+    """What a promotion or rollback did: the diff and the PR it would open (when nothing
+    was opened: local mode, dry run, --no-pr), warnings, and the outcome line."""
+    if diff and show:
+        click.echo("\n--- diff " + "-" * 60)
+        click.echo(diff, nl=False)
+    if body and show:
+        click.echo(f"\n--- pull request ({why}: not opened) " + "-" * 40)
+        click.echo(f"title: {title}\n")
+        click.echo(body, nl=False)
+        click.echo("-" * 70)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    suffix = " (dry run)" if dry_run else ""
+    click.echo(f"outcome: {outcome}{suffix}" + (f" ({reason})" if reason else ""))

@@ -8,6 +8,7 @@ import click
 
 from bot.cli.common import (
     append_summary,
+    echo_proposal,
     evidence_options,
     github_options,
     github_token,
@@ -113,21 +114,16 @@ def promote(
         ctx.exit(EXIT_NO)
 
     pr = result.pull_request
-    show = result.outcome != "unchanged" and (result.local or result.dry_run or no_pr)
-    if result.diff and show:
-        click.echo("\n--- diff " + "-" * 60)
-        click.echo(result.diff, nl=False)
-    if result.body and show:
-        why = "dry run" if result.dry_run else "local mode" if result.local else "--no-pr"
-        click.echo(f"\n--- pull request ({why}: not opened) " + "-" * 40)
-        click.echo(f"title: {result.title}\n")
-        click.echo(result.body, nl=False)
-        click.echo("-" * 70)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    suffix = " (dry run)" if result.dry_run else ""
-    click.echo(
-        f"outcome: {result.outcome}{suffix}" + (f" ({result.reason})" if result.reason else "")
+    echo_proposal(
+        show=result.outcome != "unchanged" and (result.local or result.dry_run or no_pr),
+        why="dry run" if result.dry_run else "local mode" if result.local else "--no-pr",
+        diff=result.diff,
+        title=result.title,
+        body=result.body,
+        warnings=result.warnings,
+        outcome=result.outcome,
+        reason=result.reason,
+        dry_run=result.dry_run,
     )
     if result.branch:
         click.echo(f"branch: {result.branch}")

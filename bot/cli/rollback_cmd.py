@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import append_summary, github_options, github_token, write_outputs
+from bot.cli.common import (
+    append_summary,
+    echo_proposal,
+    github_options,
+    github_token,
+    write_outputs,
+)
 
 
 @click.command("rollback")
@@ -80,21 +86,16 @@ def rollback(
     )
     result = run_rollback(options, policy=policy)
 
-    show = result.outcome != "unchanged" and (result.local or result.dry_run)
-    if result.diff and show:
-        click.echo("--- diff " + "-" * 60)
-        click.echo(result.diff, nl=False)
-    if result.body and show:
-        why = "dry run" if result.dry_run else "local mode"
-        click.echo(f"\n--- pull request ({why}: not opened) " + "-" * 40)
-        click.echo(f"title: {result.title}\n")
-        click.echo(result.body, nl=False)
-        click.echo("-" * 70)
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    suffix = " (dry run)" if result.dry_run else ""
-    click.echo(
-        f"outcome: {result.outcome}{suffix}" + (f" ({result.reason})" if result.reason else "")
+    echo_proposal(
+        show=result.outcome != "unchanged" and (result.local or result.dry_run),
+        why="dry run" if result.dry_run else "local mode",
+        diff=result.diff,
+        title=result.title,
+        body=result.body,
+        warnings=result.warnings,
+        outcome=result.outcome,
+        reason=result.reason,
+        dry_run=result.dry_run,
     )
     if result.from_version and result.to_version and result.method != "none":
         click.echo(f"rollback: {result.from_version} -> {result.to_version} ({result.method})")
