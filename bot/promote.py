@@ -31,17 +31,17 @@ from bot.proposal import (
     read_marker,
     unified_diff,
 )
-from bot.queries import QueryContext
 from bot.render import (
+    TEMPLATE_NAMES,
     RenderRequest,
     candidate_paths,
     model_dir,
+    query_context,
     read_current_version,
     render_change,
 )
 
 Outcome = Literal["created", "updated", "unchanged", "blocked"]
-TEMPLATE_NAMES = ("values.yaml.j2", "rollout.yaml.j2", "analysis-template.yaml.j2")
 PUSH_ATTEMPTS = 3
 
 
@@ -151,9 +151,7 @@ def check_environment(config: BotConfig, repo: EnvRepo, environment: str) -> Non
             )
         return
     folder = fill_path(config.paths.model_dir, environment=environment, model="x", version="x")
-    env_root = (
-        folder.split("{", 1)[0].rsplit("/", 2)[0] if "{" in folder else posixpath.dirname(folder)
-    )
+    env_root = posixpath.dirname(folder)
     if not repo.exists(env_root):
         raise InvalidInput.one(
             "--environment",
@@ -228,8 +226,7 @@ def plan_promotion(
         )
     except InvalidInput as error:
         raise _from_evidence(error, image_from_evidence=bool(evidence.model.image)) from None
-    namespace = config.environment(environment).namespace or environment
-    context = QueryContext(model=model, environment=environment, namespace=namespace)
+    context = query_context(config, model, environment)
     meta = ProposalMeta("promote", model, environment, version, previous)
     report = promotion_report(
         evidence,

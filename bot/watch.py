@@ -30,6 +30,7 @@ from bot.names import require_environment, require_model
 from bot.policy import Policy
 from bot.promote import EnvSession, PromoteOptions, open_session
 from bot.queries import QueryContext
+from bot.render import query_context
 from bot.report import code, escape, link, printable
 from bot.rollback import (
     Deployment,
@@ -160,7 +161,7 @@ def _canary(deployment: Deployment, options: AnalyzeOptions) -> Canary:
         environment=options.environment,
         version=deployment.current,
         previous=deployment.previous,
-        namespace=env_config.namespace or options.environment,
+        namespace=query_context(config, options.model, options.environment).namespace,
         prometheus_url=url,
     )
 
