@@ -241,7 +241,16 @@ class Policy(Strict):
 
 
 def load_policy(path: Path) -> Policy:
-    return load_file(path, Policy, "policy")
+    """Load and check a policy file; every problem names `path` and the field.
+
+    Query templates are checked here too, so a broken one stops `gate` or `promote` before
+    anything is rendered, with the file named, not first at render or analysis time.
+    """
+    policy = load_file(path, Policy, "policy")
+    problems = policy_problems(policy, str(path))
+    if problems:
+        raise InvalidInput(problems)
+    return policy
 
 
 def policy_problems(policy: Policy, source: str) -> list[Problem]:
@@ -274,11 +283,7 @@ def policy_problems(policy: Policy, source: str) -> list[Problem]:
 
 def check_policy_file(path: Path) -> Policy:
     """Load a policy and check it as `model-bot policy check` does; raise every problem."""
-    policy = load_policy(path)
-    problems = policy_problems(policy, str(path))
-    if problems:
-        raise InvalidInput(problems)
-    return policy
+    return load_policy(path)
 
 
 def policy_json_schema() -> dict[str, object]:

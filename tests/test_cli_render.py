@@ -224,3 +224,20 @@ def test_installed_command_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("outcome: changed\n")
+
+
+def test_a_broken_query_template_names_the_policy_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        POLICY.read_text(encoding="utf-8").replace("{{ model }}", "{{ modle }}", 1),
+        encoding="utf-8",
+    )
+    args = render_args("--out", str(tmp_path / "out"))
+    args[args.index(str(POLICY))] = str(policy)
+    code, out, err = run(capsys, *args)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"model-bot: error: {policy}: analysis.metrics[0].query: "), err
+    assert "'modle' is undefined" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
