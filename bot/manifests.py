@@ -37,13 +37,13 @@ from bot.yamledit import load_all
 API_VERSION = "argoproj.io/v1alpha1"
 KINDS = ("Rollout", "AnalysisTemplate")
 
-_DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+_DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z"
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z"
 _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _LABEL_KEY = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?" + _LABEL_NAME + "$"
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?" + _LABEL_NAME + r"\Z"
 )
-_LABEL_VALUE = r"^(" + _LABEL_NAME + ")?$"
+_LABEL_VALUE = r"^(" + _LABEL_NAME + r")?\Z"
 
 _PATTERN_HINTS = {
     _DNS_SUBDOMAIN: "use lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)",

@@ -118,6 +118,11 @@ def test_more_valid_rollouts(path: str, value: Any) -> None:
         ("apiVersion", "argoproj.io/v1", "apiVersion: 'argoproj.io/v1' is not one of"),
         ("metadata.name", "Fraud_Detector", "metadata.name: 'Fraud_Detector' is not allowed"),
         ("metadata.name", None, "metadata: 'name' is a required property"),
+        # Python's `$` would accept a trailing newline; Kubernetes does not.
+        ("metadata.name", "fraud\n", "metadata.name: 'fraud\\n' is not allowed"),
+        ("metadata.namespace", "ml\n", "metadata.namespace: 'ml\\n' is not allowed"),
+        ("metadata.labels", {"app\n": "x"}, "metadata.labels: 'app\\n' is not allowed"),
+        ("metadata.labels", {"app": "x\n"}, "metadata.labels.app: 'x\\n' is not allowed"),
         ("metadata.labels", {"app": "a b"}, "metadata.labels.app: 'a b' is not allowed: use up"),
         ("metadata.labels", {"bad key!": "x"}, "metadata.labels: 'bad key!' is not allowed"),
         ("metadata.labels", {"v": "x" * 64}, "is too long"),
