@@ -20,10 +20,12 @@ Every env repo also holds a neighbour model (`NEIGHBOUR`) whose files no test ma
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -81,9 +83,9 @@ def folder(model: str, environment: str = ENVIRONMENT) -> str:
     return f"environments/{environment}/{model}"
 
 
-def evidence(model: str, version: str, *, champion: str | None = None) -> Evidence:
-    """Evidence that passes the default policy's gates."""
-    data: dict[str, object] = {
+def evidence_data(model: str, version: str, *, champion: str | None = None) -> dict[str, Any]:
+    """Gate results (as `--results` reads them) that pass the default policy's gates."""
+    data: dict[str, Any] = {
         "model": {
             "name": model,
             "version": version,
@@ -98,7 +100,19 @@ def evidence(model: str, version: str, *, champion: str | None = None) -> Eviden
             "version": champion,
             "metrics": {"accuracy": 0.949, "latency_p99_ms": 8.2, "safety_violations": 0},
         }
-    return Evidence.model_validate(data)
+    return data
+
+
+def evidence(model: str, version: str, *, champion: str | None = None) -> Evidence:
+    """Evidence that passes the default policy's gates."""
+    return Evidence.model_validate(evidence_data(model, version, champion=champion))
+
+
+def results_file(directory: Path, model: str, version: str, *, champion: str | None = None) -> Path:
+    """`evidence_data` written as a gate-results file for the CLI's `--results`."""
+    path = directory / f"results-{model}-{version}.json"
+    path.write_text(json.dumps(evidence_data(model, version, champion=champion)), encoding="utf-8")
+    return path
 
 
 # --------------------------------------------------------------------------- fake GitHub

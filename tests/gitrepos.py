@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
+from tests.fakegithub._git import git_env as isolated_git_env
+
 BOT_NAME = "model-bot"
 BOT_EMAIL = "model-bot@users.noreply.github.com"
 # 2024-01-01T00:00:00Z; synthetic commits are one minute apart from here.
@@ -26,23 +28,17 @@ EPOCH = 1_704_067_200
 DEFAULT_CONFIG = b"apiVersion: model-bot/v1\nkind: BotConfig\n"
 
 
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Person",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test Person",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
 def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(
-        {
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_AUTHOR_NAME": "Test Person",
-            "GIT_AUTHOR_EMAIL": "test@example.com",
-            "GIT_COMMITTER_NAME": "Test Person",
-            "GIT_COMMITTER_EMAIL": "test@example.com",
-            "LC_ALL": "C",
-        }
-    )
-    if extra:
-        env.update(extra)
-    return env
+    """The fake GitHub's isolated git environment, with a fixed identity for test commits."""
+    return isolated_git_env({**_IDENTITY, **(extra or {})})
 
 
 def git(cwd: Path, *args: str, input: bytes | None = None, check: bool = True) -> str:

@@ -8,7 +8,6 @@ the same model converge on one pull request and one consistent branch.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.envrepo import parse_trailers
+from bot.names import promote_branch
 from tests.envfixtures import (
     CONFIG,
     DEFAULT_POLICY_PATH,
@@ -28,8 +28,10 @@ from tests.envfixtures import (
     TOKEN,
     bare_git,
     bare_path,
+    folder,
     github_env_repo,
     merge_pull,
+    results_file,
 )
 from tests.fakegithub import FakeGitHub
 
@@ -48,14 +50,6 @@ model:
 """
 
 
-def folder(model: str) -> str:
-    return f"environments/{ENVIRONMENT}/{model}"
-
-
-def branch(model: str) -> str:
-    return f"model-bot/promote/{ENVIRONMENT}/{model}"
-
-
 def expected_files(model: str, version: str) -> set[str]:
     return {
         f"{folder(model)}/values.yaml",
@@ -63,22 +57,6 @@ def expected_files(model: str, version: str) -> set[str]:
         f"{folder(model)}/analysis-template.yaml",
         f"reports/{model}/{version}.md",
     }
-
-
-def results_file(directory: Path, model: str, version: str) -> Path:
-    path = directory / f"{model}-{version}.json"
-    data = {
-        "model": {
-            "name": model,
-            "version": version,
-            "image": f"ghcr.io/acme/{model}",
-            "tag": f"{version}-abc1234",
-        },
-        "metrics": {"accuracy": 0.95, "latency_p99_ms": 8.0, "safety_violations": 0},
-        "lineage": {"run_id": f"run-{model}-{version}"},
-    }
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
 
 
 @dataclass
@@ -229,7 +207,7 @@ def test_two_runs_for_the_same_model_at_once_converge(fake: FakeGitHub, tmp_path
         assert set(outcomes) <= {first_outcome, "created", "unchanged"}, outcomes
 
         (pull,) = fake.pulls(OWNER, NAME)
-        tip = fake.branch_sha(OWNER, NAME, branch(model))
+        tip = fake.branch_sha(OWNER, NAME, promote_branch(ENVIRONMENT, model))
         assert pull["head"]["sha"] == tip and pull["state"] == "open"
         assert pull["title"] == f"Promote {model} {version} to {ENVIRONMENT}"
         assert bare_git(bare, "rev-parse", f"{tip}~1") == seed
@@ -245,7 +223,7 @@ def test_two_runs_for_the_same_model_at_once_converge(fake: FakeGitHub, tmp_path
         # The branch is exactly what a lone run would make: it says so and changes nothing.
         (again,) = run_all(fake, tmp_path, [(model, version)])
         assert again.code == 0 and again.outcome == "unchanged", again
-        assert fake.branch_sha(OWNER, NAME, branch(model)) == tip
+        assert fake.branch_sha(OWNER, NAME, promote_branch(ENVIRONMENT, model)) == tip
 
     comments = [c["body"] for c in fake.comments(OWNER, NAME, pull["number"])]
     assert comments == [

@@ -8,7 +8,6 @@ repository and pull requests; where a run fails, a rerun must converge on exactl
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 
 from bot.envrepo import EnvRepo, PushResult, parse_trailers
 from bot.forge import Forge
+from bot.names import promote_branch
 from tests.envfixtures import (
     CONFIG,
     DEFAULT_POLICY_PATH,
@@ -37,6 +37,7 @@ from tests.envfixtures import (
     fast_github,
     github_env_repo,
     merge_pull,
+    results_file,
     run_cli,
 )
 from tests.fakegithub import FakeGitHub
@@ -48,7 +49,7 @@ OWNER, NAME = REPO.split("/")
 MODEL = "fraud-detector"
 OTHER = "churn-model"
 FOLDER = f"environments/{ENVIRONMENT}/{MODEL}"
-BRANCH = f"model-bot/promote/{ENVIRONMENT}/{MODEL}"
+BRANCH = promote_branch(ENVIRONMENT, MODEL)
 LABELS = ["model-promotion", f"env:{ENVIRONMENT}"]
 REVIEWERS_CONFIG = CONFIG + "reviewers: [alice]\n"
 HAND_WRITTEN = """\
@@ -63,27 +64,6 @@ replicaCount: 2
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def results_file(directory: Path, model: str = MODEL, version: str = "2") -> Path:
-    """Gate results that pass the default policy."""
-    data = {
-        "model": {
-            "name": model,
-            "version": version,
-            "image": f"ghcr.io/acme/{model}",
-            "tag": f"{version}-abc1234",
-        },
-        "metrics": {"accuracy": 0.95, "latency_p99_ms": 8.0, "safety_violations": 0},
-        "champion": {
-            "version": "1",
-            "metrics": {"accuracy": 0.949, "latency_p99_ms": 8.2, "safety_violations": 0},
-        },
-        "lineage": {"code_commit": "3f2a1c9", "run_id": f"run-{model}-{version}"},
-    }
-    path = directory / f"results-{model}-{version}.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -119,7 +99,7 @@ def promote(
     return run_cli(
         "promote",
         "--results",
-        results_file(tmp_path, model, version),
+        results_file(tmp_path, model, version, champion="1"),
         "--policy",
         DEFAULT_POLICY_PATH,
         "--environment",
@@ -657,7 +637,7 @@ def promote_argv(fake: FakeGitHub, tmp_path: Path, model: str = MODEL) -> list[s
         "bot",
         "promote",
         "--results",
-        str(results_file(tmp_path, model)),
+        str(results_file(tmp_path, model, "2", champion="1")),
         "--policy",
         str(DEFAULT_POLICY_PATH),
         "--environment",
