@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
@@ -167,29 +167,39 @@ def load_policy_and_evidence(
     return policy, loaded
 
 
-def echo_proposal(
-    *,
-    show: bool,
-    why: str,
-    diff: str,
-    title: str | None,
-    body: str | None,
-    warnings: tuple[str, ...],
-    outcome: str,
-    reason: str,
-    dry_run: bool,
-) -> None:
+class Proposal(Protocol):
+    """What `PromoteResult` and `RollbackResult` share for printing."""
+
+    @property
+    def diff(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def body(self) -> str | None: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def dry_run(self) -> bool: ...
+
+
+def echo_proposal(result: Proposal, *, show: bool, why: str) -> None:
     """What a promotion or rollback did: the diff and the PR it would open (when nothing
     was opened: local mode, dry run, --no-pr), warnings, and the outcome line."""
-    if diff and show:
+    show = show and result.outcome != "unchanged"
+    if result.diff and show:
         click.echo("\n--- diff " + "-" * 60)
-        click.echo(diff, nl=False)
-    if body and show:
+        click.echo(result.diff, nl=False)
+    if result.body and show:
         click.echo(f"\n--- pull request ({why}: not opened) " + "-" * 40)
-        click.echo(f"title: {title}\n")
-        click.echo(body, nl=False)
+        click.echo(f"title: {result.title}\n")
+        click.echo(result.body, nl=False)
         click.echo("-" * 70)
-    for warning in warnings:
+    for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    suffix = " (dry run)" if dry_run else ""
-    click.echo(f"outcome: {outcome}{suffix}" + (f" ({reason})" if reason else ""))
+    suffix = " (dry run)" if result.dry_run else ""
+    reason = f" ({result.reason})" if result.reason else ""
+    click.echo(f"outcome: {result.outcome}{suffix}{reason}")

@@ -115,15 +115,9 @@ def promote(
 
     pr = result.pull_request
     echo_proposal(
-        show=result.outcome != "unchanged" and (result.local or result.dry_run or no_pr),
+        result,
+        show=result.local or result.dry_run or no_pr,
         why="dry run" if result.dry_run else "local mode" if result.local else "--no-pr",
-        diff=result.diff,
-        title=result.title,
-        body=result.body,
-        warnings=result.warnings,
-        outcome=result.outcome,
-        reason=result.reason,
-        dry_run=result.dry_run,
     )
     if result.branch:
         click.echo(f"branch: {result.branch}")

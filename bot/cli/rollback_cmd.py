@@ -87,15 +87,9 @@ def rollback(
     result = run_rollback(options, policy=policy)
 
     echo_proposal(
-        show=result.outcome != "unchanged" and (result.local or result.dry_run),
+        result,
+        show=result.local or result.dry_run,
         why="dry run" if result.dry_run else "local mode",
-        diff=result.diff,
-        title=result.title,
-        body=result.body,
-        warnings=result.warnings,
-        outcome=result.outcome,
-        reason=result.reason,
-        dry_run=result.dry_run,
     )
     if result.from_version and result.to_version and result.method != "none":
         click.echo(f"rollback: {result.from_version} -> {result.to_version} ({result.method})")
