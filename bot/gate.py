@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 from bot.errors import InvalidInput
@@ -74,6 +74,7 @@ class GateRow:
     value: float | None
     verdict: Verdict
     reason: str
+    description: str | None = None  # the policy's words for the gate, shown beside it
 
     @property
     def passed(self) -> bool:
@@ -345,7 +346,10 @@ def evaluate(
 ) -> Decision:
     """Judge `evidence` by `policy` as it applies to `environment` (its override, if any)."""
     effective = policy.for_environment(environment)
-    rows = tuple(evaluate_gate(gate.comparison, effective, evidence) for gate in effective.gates)
+    rows = tuple(
+        replace(evaluate_gate(gate.comparison, effective, evidence), description=gate.description)
+        for gate in effective.gates
+    )
     significance = evaluate_significance(effective, evidence)
     passed = all(row.passed for row in rows) and (
         significance is None or significance.verdict == "pass"

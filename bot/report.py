@@ -132,9 +132,14 @@ def gate_table(decision: Decision) -> str:
     """The gate table: one row per gate."""
     if not decision.rows:
         return "_The policy has no gates._"
+    header = ["metric", "threshold", "candidate", "champion", "delta", "verdict", "reason"]
+    described = any(row.description for row in decision.rows)
     return _table(
-        ["metric", "threshold", "candidate", "champion", "delta", "verdict", "reason"],
-        (_gate_cells(row) for row in decision.rows),
+        [*header, "description"] if described else header,
+        (
+            [*_gate_cells(row), escape(row.description or "")] if described else _gate_cells(row)
+            for row in decision.rows
+        ),
     )
 
 
@@ -288,19 +293,21 @@ def decision_text(decision: Decision) -> str:
         context.append(f"environment {printable(decision.environment)}")
     if context:
         header += f" ({', '.join(context)})"
+    described = any(row.description for row in decision.rows)
     table = [["METRIC", "THRESHOLD", "CANDIDATE", "CHAMPION", "DELTA", "VERDICT", "REASON"]]
+    if described:
+        table[0].append("DESCRIPTION")
     for row in decision.rows:
-        table.append(
-            [
-                printable(row.metric),
-                f"{row.op} {fmt(row.threshold)}",
-                fmt(row.candidate),
-                fmt(row.champion),
-                fmt(row.delta, signed=True),
-                row.verdict.upper(),
-                printable(row.reason),
-            ]
-        )
+        cells = [
+            printable(row.metric),
+            f"{row.op} {fmt(row.threshold)}",
+            fmt(row.candidate),
+            fmt(row.champion),
+            fmt(row.delta, signed=True),
+            row.verdict.upper(),
+            printable(row.reason),
+        ]
+        table.append([*cells, printable(row.description or "")] if described else cells)
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
     lines = [header, ""] if decision.rows else [header, "", "(the policy has no gates)"]
     if decision.rows:

@@ -23,6 +23,7 @@ from bot.report import (
     decision_text,
     escape,
     gate_report_markdown,
+    gate_table,
     lineage_section,
     link,
     params_section,
@@ -350,6 +351,7 @@ def test_json_rendering(example: tuple[Evidence, Decision]) -> None:
         "value": 0.951,
         "verdict": "pass",
         "reason": "0.951 > 0.94",
+        "description": None,
     }
     sig: dict[str, Any] = data["significance"]
     assert sig["verdict"] == "pass" and sig["confidence"] == 0.95 and len(sig["interval"]) == 2
@@ -361,3 +363,32 @@ def test_json_handles_non_finite() -> None:
     )
     data = json.loads(decision_json(evaluate(policy("accuracy > 0"), evidence)))
     assert data["rows"][0]["candidate"] == "Infinity"
+
+
+def test_gate_descriptions_get_a_column_only_when_the_policy_has_them() -> None:
+    evidence = Evidence.model_validate(
+        {"model": {"name": "m", "version": "1"}, "metrics": {"accuracy": 0.9, "latency": 5}}
+    )
+    plain = evaluate(policy("accuracy > 0.8", "latency < 10"), evidence)
+    assert "description" not in gate_table(plain) and "DESCRIPTION" not in decision_text(plain)
+
+    described = Policy.model_validate(
+        {
+            **policy().model_dump(by_alias=True),
+            "gates": [
+                {"metric": "accuracy > 0.8", "description": "<b>@ml-team</b> | bar for v2"},
+                {"metric": "latency < 10"},
+            ],
+        }
+    )
+    decision = evaluate(described, evidence)
+    assert decision.rows[0].description == "<b>@ml-team</b> | bar for v2"
+    assert json.loads(decision_json(decision))["rows"][1]["description"] is None
+    table = gate_table(decision).splitlines()
+    assert table[0].endswith("| reason | description |")
+    assert table[2].count(" | ") == table[3].count(" | ") == 7  # the pipe is escaped
+    assert "<b>" not in table[2] and "@ml-team" not in table[2]
+    text = decision_text(decision).splitlines()
+    assert text[2].endswith("REASON     DESCRIPTION")
+    assert text[3].endswith("0.9 > 0.8  <b>@ml-team</b> | bar for v2")
+    assert text[4].endswith("PASS     5 < 10")
