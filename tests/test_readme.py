@@ -1,15 +1,22 @@
-"""README.md stays true to the CLI: every command and every option of it is documented."""
+"""README.md stays true: every command and option of the CLI, every field of the input formats
+(in examples that validate)."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
 
 from bot.cli import cli
+from bot.config import BotConfig
+from bot.evidence import Evidence
+from bot.loading import load_file
+from bot.policy import load_policy, policy_json_schema
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -68,3 +75,58 @@ def test_every_option_is_documented_in_its_section(command: str) -> None:
     ]
     missing = [opt for opt in options if not re.search(rf"{re.escape(opt)}(?![-\w])", text)]
     assert not missing, f"README.md's section on model-bot {command} lacks {missing}"
+
+
+def fenced(section_title: str, language: str) -> str:
+    """The first ```language block under `## section_title`."""
+    body = re.search(rf"^## {re.escape(section_title)}\n(.*?)(?=^## )", README, re.M | re.S)
+    assert body, section_title
+    block = re.search(rf"^```{language}\n(.*?)^```", body.group(1), re.M | re.S)
+    assert block, f"no {language} block under {section_title}"
+    return block.group(1)
+
+
+def schema_fields(schema: dict[str, Any]) -> set[str]:
+    """Every property name anywhere in a JSON Schema (its $defs included)."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):
+                    found.update(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(schema)
+    return found
+
+
+def test_the_examples_are_valid(tmp_path: Path) -> None:
+    evidence = json.loads(fenced("Gate results", "json").replace('"3f2a1c9..."', '"3f2a1c9"'))
+    Evidence.model_validate(evidence)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(fenced("Policy", "yaml"), encoding="utf-8")
+    load_policy(policy)
+    config = tmp_path / ".model-bot.yaml"
+    config.write_text(fenced("The environment repo", "yaml"), encoding="utf-8")
+    load_file(config, BotConfig, "config")
+
+
+@pytest.mark.parametrize(
+    ("section", "language", "schema"),
+    [
+        ("Gate results", "json", lambda: Evidence.model_json_schema(by_alias=True)),
+        ("Policy", "yaml", policy_json_schema),
+        ("The environment repo", "yaml", lambda: BotConfig.model_json_schema(by_alias=True)),
+    ],
+    ids=["gate-results", "policy", "config"],
+)
+def test_every_field_is_in_the_example(
+    section: str, language: str, schema: Callable[[], dict[str, Any]]
+) -> None:
+    example = fenced(section, language)
+    missing = sorted(f for f in schema_fields(schema()) if not re.search(rf"\b{f}\b", example))
+    assert not missing, f"README.md's {section} example lacks {missing}"
