@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from tests.fakegithub._git import git_env as isolated_git_env
+from tests.fakegithub._git import run as run_in_bare
 
 BOT_NAME = "model-bot"
 BOT_EMAIL = "model-bot@users.noreply.github.com"
@@ -114,18 +115,8 @@ def _run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
 ) -> str:
-    proc = subprocess.run(
-        ["git", f"--git-dir={bare}", *args],
-        input=input,
-        capture_output=True,
-        env=git_env(env),
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"git {' '.join(args)} failed ({proc.returncode}): "
-            f"{proc.stderr.decode(errors='replace')}"
-        )
+    """`git --git-dir=bare args...` as the fake runs it, with the test identity; stdout."""
+    proc = run_in_bare(bare, *args, input=input, env={**_IDENTITY, **(env or {})}, check=check)
     return proc.stdout.decode("utf-8", errors="replace").strip()
 
 
