@@ -281,11 +281,6 @@ def policy_problems(policy: Policy, source: str) -> list[Problem]:
     return problems
 
 
-def check_policy_file(path: Path) -> Policy:
-    """Load a policy and check it as `model-bot policy check` does; raise every problem."""
-    return load_policy(path)
-
-
 def policy_json_schema() -> dict[str, object]:
     schema = Policy.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -302,7 +297,6 @@ __all__ = [
     "Policy",
     "Rollout",
     "Significance",
-    "check_policy_file",
     "duration_seconds",
     "load_policy",
     "policy_json_schema",

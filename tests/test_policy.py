@@ -9,7 +9,6 @@ import pytest
 from bot.errors import InvalidInput
 from bot.policy import (
     Policy,
-    check_policy_file,
     duration_seconds,
     load_policy,
     policy_json_schema,
@@ -28,7 +27,7 @@ def write(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_policies_are_valid(path: Path) -> None:
-    policy = check_policy_file(path)
+    policy = load_policy(path)
     assert policy.gates
 
 
@@ -109,7 +108,7 @@ def test_shipped_policies_cover_the_issue() -> None:
 def test_malformed_policies(tmp_path: Path, body: str, problems: list[str]) -> None:
     path = write(tmp_path, body)
     with pytest.raises(InvalidInput) as info:
-        check_policy_file(path)
+        load_policy(path)
     message = str(info.value)
     assert message.startswith(f"{path}: ")
     assert "\n" not in message
@@ -148,7 +147,7 @@ def test_query_templates_are_checked(tmp_path: Path) -> None:
         + "    - {name: b, query: q, baseline_query: '{{ model ', success: result < 1}\n",
     )
     with pytest.raises(InvalidInput) as info:
-        check_policy_file(path)
+        load_policy(path)
     assert [p.field for p in info.value.problems] == [
         "analysis.metrics[0].query",
         "analysis.metrics[1].baseline_query",

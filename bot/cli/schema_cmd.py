@@ -52,12 +52,12 @@ def policy() -> None:
 def check(files: tuple[Path, ...]) -> None:
     """Validate policy FILES; print `FILE: ok (N gates)` or every problem (exit 2)."""
     from bot.errors import InvalidInput
-    from bot.policy import check_policy_file
+    from bot.policy import load_policy
 
     failures: list[InvalidInput] = []
     for path in files:
         try:
-            policy = check_policy_file(path)
+            policy = load_policy(path)
         except InvalidInput as error:
             failures.append(error)
             continue
