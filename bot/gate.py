@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from bot.errors import InvalidInput
 from bot.evidence import Evidence, pairing_problems
 from bot.expressions import Comparison
-from bot.policy import Policy
+from bot.policy import Gate, Policy
 
 Verdict = Literal["pass", "fail"]
 OperandKind = Literal["metric", "delta", "regression_delta"]
@@ -74,7 +74,7 @@ class GateRow:
     value: float | None
     verdict: Verdict
     reason: str
-    description: str | None = None  # the policy's words for the gate, shown beside it
+    description: str | None  # the policy's words for the gate, shown beside it
 
     @property
     def passed(self) -> bool:
@@ -207,7 +207,8 @@ def _judge(
     return "fail", f"{shown}, needs {comparison.op} {fmt(comparison.threshold)}"
 
 
-def evaluate_gate(comparison: Comparison, policy: Policy, evidence: Evidence) -> GateRow:
+def evaluate_gate(gate: Gate, policy: Policy, evidence: Evidence) -> GateRow:
+    comparison = gate.comparison
     operand = parse_operand(comparison.operand, policy.primary_metric)
     cand, cand_why = _lookup(evidence.metrics, evidence.slices, operand, "evidence")
     champion = evidence.champion
@@ -233,6 +234,7 @@ def evaluate_gate(comparison: Comparison, policy: Policy, evidence: Evidence) ->
             value=value,
             verdict=verdict,
             reason=reason,
+            description=gate.description,
         )
 
     if operand.kind == "metric":
@@ -346,10 +348,7 @@ def evaluate(
 ) -> Decision:
     """Judge `evidence` by `policy` as it applies to `environment` (its override, if any)."""
     effective = policy.for_environment(environment)
-    rows = tuple(
-        replace(evaluate_gate(gate.comparison, effective, evidence), description=gate.description)
-        for gate in effective.gates
-    )
+    rows = tuple(evaluate_gate(gate, effective, evidence) for gate in effective.gates)
     significance = evaluate_significance(effective, evidence)
     passed = all(row.passed for row in rows) and (
         significance is None or significance.verdict == "pass"
