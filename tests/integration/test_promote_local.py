@@ -45,13 +45,15 @@ def refs(repo: Path) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in out.splitlines())
 
 
-def promote(target: str, *extra: str | Path, results: Path = PASSING) -> Result:
+def promote(
+    target: str, *extra: str | Path, results: Path = PASSING, policy: Path = DEFAULT
+) -> Result:
     return run(
         "promote",
         "--results",
         results,
         "--policy",
-        DEFAULT,
+        policy,
         "--environment",
         "production",
         "--env-repo",
@@ -189,32 +191,12 @@ def test_stale_bot_analysis_template_is_deleted(env_repo: Path, tmp_path: Path) 
     policy = tmp_path / "no-analysis.yaml"
     text = DEFAULT.read_text().split("analysis:\n", 1)[0] + "on_regression: rollback\n"
     policy.write_text(text)
-    result = run(
-        "promote",
-        "--results",
-        candidate(tmp_path, "8", "8-abcdef0"),
-        "--policy",
-        policy,
-        "--environment",
-        "production",
-        "--env-repo",
-        str(env_repo),
-    )
+    result = promote(str(env_repo), results=candidate(tmp_path, "8", "8-abcdef0"), policy=policy)
     assert result.exit_code == 0, result
     assert "+++ /dev/null\n" in result.stdout
     assert f"- `{MODEL_DIR}/analysis-template.yaml` (deleted)" in result.stdout
     changed = git(env_repo, "diff", "--name-status", "main", BRANCH).splitlines()
     assert f"D\t{MODEL_DIR}/analysis-template.yaml" in changed
     # Converges: the deletion is part of what "the branch already holds" means.
-    again = run(
-        "promote",
-        "--results",
-        candidate(tmp_path, "8", "8-abcdef0"),
-        "--policy",
-        policy,
-        "--environment",
-        "production",
-        "--env-repo",
-        str(env_repo),
-    )
+    again = promote(str(env_repo), results=candidate(tmp_path, "8", "8-abcdef0"), policy=policy)
     assert "outcome: unchanged" in again.stdout, again
