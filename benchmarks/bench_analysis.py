@@ -81,9 +81,9 @@ def _metrics() -> list[dict[str, Any]]:
 def run() -> list[dict[str, Any]]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from bot.analysis import run_analysis
-    from bot.policy import Policy
-    from bot.queries import QueryContext
+    from bot.core.analysis import run_analysis
+    from bot.core.policy import Policy
+    from bot.core.queries import QueryContext
     from tests.realparts.openmetrics import SCENARIOS
     from tests.realparts.prometheus import running_prometheus
 
@@ -102,7 +102,7 @@ def run() -> list[dict[str, Any]]:
         started = time.perf_counter()
         with running_prometheus(Path(tmp), [SCENARIOS["healthy"]]) as server:
             ready = time.perf_counter() - started
-            from bot.prometheus import PrometheusSettings
+            from bot.adapters.prometheus import PrometheusSettings
 
             settings = PrometheusSettings(url=server.url)
             timings = []

@@ -3,7 +3,7 @@
 Two synthetic env repos are built side by side (`tests.gitrepos.make_synthetic_env_repo`),
 both with 5,000 commits of history, one with 10,000 model folders and one with 10; one
 extra commit gives the promoted model a hand-written Rollout (the synthetic one names no
-container). Then `bot.promote.promote` runs in **local mode** against each, through a
+container). Then `bot.flows.promote.promote` runs in **local mode** against each, through a
 `file://` URL (real git: partial sparse clone, commit with trailers, leased push of the
 bot's branch; no GitHub), alternating repos, `RUNS` times each, deleting the bot's branch
 between runs so every run is a first promotion. Figures are medians:
@@ -101,7 +101,7 @@ def _build(path: Path, models: int) -> str:
 
 
 def _evidence(model: str) -> Any:
-    from bot.evidence import Evidence
+    from bot.core.evidence import Evidence
 
     return Evidence.model_validate(
         {
@@ -140,7 +140,7 @@ def _objects_size(dot_git: Path) -> int:
 @contextmanager
 def _measure_clones(sizes: list[int]) -> Iterator[None]:
     """Record the size of each clone's object store when the promotion closes it."""
-    from bot.envrepo import EnvRepo
+    from bot.adapters.git import EnvRepo
 
     original = EnvRepo.close
 
@@ -158,7 +158,7 @@ def _measure_clones(sizes: list[int]) -> Iterator[None]:
 @contextmanager
 def _git_timings(into: dict[str, list[float]]) -> Iterator[None]:
     """Time every git command the adapter runs, by its first two words (for --profile)."""
-    from bot.envrepo import EnvRepo
+    from bot.adapters.git import EnvRepo
 
     original = EnvRepo._run
 
@@ -187,10 +187,10 @@ def _delete_branch(bare: Path, branch: str) -> None:
 def _local_runs(
     repos: dict[str, tuple[Path, str]], workdir: Path, profile: dict[str, Any] | None
 ) -> dict[str, dict[str, float]]:
-    from bot.envtarget import parse_env_repo
-    from bot.names import promote_branch
-    from bot.policy import load_policy
-    from bot.promote import PromoteOptions, promote
+    from bot.core.names import promote_branch
+    from bot.core.policy import load_policy
+    from bot.core.target import parse_env_repo
+    from bot.flows.promote import PromoteOptions, promote
 
     policy = load_policy(ROOT / "policies" / "default.yaml")
     times: dict[str, list[float]] = {name: [] for name in repos}
@@ -224,9 +224,9 @@ def _local_runs(
 
 def _api_budget(big: Path, model: str, workdir: Path) -> tuple[int, int, list[str], list[str]]:
     """Requests of a first promotion and of a no-op rerun against the fake GitHub."""
-    from bot.envtarget import EnvRepoTarget
-    from bot.policy import load_policy
-    from bot.promote import PromoteOptions, promote
+    from bot.core.policy import load_policy
+    from bot.core.target import EnvRepoTarget
+    from bot.flows.promote import PromoteOptions, promote
     from tests.fakegithub import FakeGitHub
 
     os.environ["MODEL_BOT_GITHUB_WRITE_INTERVAL"] = "0"

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.config import BotConfig
-from bot.policy import load_policy
-from bot.render import RenderRequest, render_change
+from bot.core.config import BotConfig
+from bot.core.policy import load_policy
+from bot.core.render import RenderRequest, render_change
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = 250

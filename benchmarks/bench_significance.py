@@ -14,7 +14,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.significance import paired_bootstrap
+from bot.core.significance import paired_bootstrap
 
 N = 100_000
 RESAMPLES = 2_000

@@ -30,10 +30,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bot.envtarget import EnvRepoTarget
-from bot.evidence import Evidence
-from bot.policy import Policy, load_policy
-from bot.promote import PromoteOptions, PromoteResult, promote
+from bot.core.evidence import Evidence
+from bot.core.policy import Policy, load_policy
+from bot.core.target import EnvRepoTarget
+from bot.flows.promote import PromoteOptions, PromoteResult, promote
 from tests.fakegithub import FakeGitHub
 from tests.gitrepos import git_env, make_bare_repo, seed_env_repo
 
@@ -152,7 +152,7 @@ def run_promote(
     token: str | None = TOKEN,
     workdir: Path | None = None,
 ) -> PromoteResult:
-    """The real `bot.promote.promote` (gates, render, commit, push, PR)."""
+    """The real `bot.flows.promote.promote` (gates, render, commit, push, PR)."""
     options = PromoteOptions(
         environment=environment,
         target=target,

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from bot.actionio import (
+from bot.cli import main
+from bot.cli.actionio import (
     FLAG_INPUTS,
     error_annotation,
     escape_data,
@@ -29,9 +30,8 @@ from bot.actionio import (
     name_input,
     with_input_names,
 )
-from bot.cli import main
-from bot.outputs import format_outputs
-from bot.report import escape
+from bot.cli.outputs import format_outputs
+from bot.text.report import escape
 from tests import envfixtures, webhooks
 from tests.actionrunner import (
     REPO,
@@ -59,7 +59,7 @@ FAILING = {
 }
 
 
-# --- bot.actionio: pure helpers ---------------------------------------------------------
+# --- bot.cli.actionio: pure helpers ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(

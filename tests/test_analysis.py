@@ -1,5 +1,5 @@
-"""Canary judgement without Prometheus: `bot.analysis` on hand-made query results, plus the
-offline parts of `bot.prometheus` (settings validation, headers, graph links)."""
+"""Canary judgement without Prometheus: `bot.core.analysis` on hand-made query results, plus the
+offline parts of `bot.adapters.prometheus` (settings validation, headers, graph links)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.analysis import (
+from bot.adapters.prometheus import PrometheusSettings, graph_url, parse_header
+from bot.core.analysis import (
     QueryResult,
     RangeQuery,
     Sample,
@@ -24,11 +25,10 @@ from bot.analysis import (
     schedule,
     window,
 )
-from bot.errors import UsageError
-from bot.expressions import parse_condition
-from bot.policy import Analysis, AnalysisMetric
-from bot.prometheus import PrometheusSettings, graph_url, parse_header
-from bot.queries import QueryContext
+from bot.core.errors import UsageError
+from bot.core.expressions import parse_condition
+from bot.core.policy import Analysis, AnalysisMetric
+from bot.core.queries import QueryContext
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, 700_000, tzinfo=timezone.utc)
 END = float(int(NOW.timestamp()))  # whole seconds: the window's grid ends here
@@ -319,7 +319,7 @@ def test_phase_follows_the_counting_rules(values: list[float | None], failure_li
     assert verdict.phase == expected
 
 
-# --- bot.prometheus, offline parts -------------------------------------------------------------
+# --- bot.adapters.prometheus, offline parts -------------------------------------------------------------
 
 
 def test_graph_url_opens_the_window_in_the_prometheus_ui() -> None:

@@ -1,4 +1,4 @@
-"""bot.chatops, the pure parts: commands in a comment body, the event, triage, what a
+"""bot.flows.chatops, the pure parts: commands in a comment body, the event, triage, what a
 `/rollback` asks for, permissions and replies; and `handle_event` with stand-ins for GitHub."""
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.chatops import (
+from bot.adapters.github import CommentInfo, PullRequestInfo
+from bot.core.errors import ExternalError, InvalidInput
+from bot.core.target import EnvRepoTarget
+from bot.flows.chatops import (
     REASON_LIMIT,
     ChatOpsOptions,
     Command,
@@ -38,10 +41,7 @@ from bot.chatops import (
     rollback_request,
     triage,
 )
-from bot.envtarget import EnvRepoTarget
-from bot.errors import ExternalError, InvalidInput
-from bot.forge import CommentInfo, PullRequestInfo
-from bot.proposal import ProposalMeta
+from bot.text.proposal import ProposalMeta
 from tests.webhooks import (
     ISSUE_COMMENT_CREATED,
     ISSUE_COMMENT_EDITED,
@@ -608,7 +608,7 @@ def test_rollback_runs_with_the_promotion_details() -> None:
     seen: dict[str, Any] = {}
 
     def fake_rollback(options: Any, **kwargs: Any) -> Any:
-        from bot.rollback import RollbackResult
+        from bot.flows.rollback import RollbackResult
 
         seen["options"] = options
         return RollbackResult(

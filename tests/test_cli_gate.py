@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cli import main
+from bot.core.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[1]
 PASSING = REPO / "examples" / "gate-results.json"
@@ -469,7 +470,7 @@ def test_policy_check_ok() -> None:
     result = run("policy", "check", *paths)
     assert result.exit_code == 0, result
     assert result.stdout.splitlines() == [
-        f"{p}: ok ({len(__import__('bot.policy').policy.load_policy(p).gates)} gates)"
+        f"{p}: ok ({len(load_policy(p).gates)} gates)"
         for p in paths
     ]
 
@@ -515,7 +516,7 @@ def test_console_script_exit_codes() -> None:
 
 
 def test_outputs_use_a_fresh_delimiter_that_is_not_in_the_value(tmp_path: Path) -> None:
-    from bot.outputs import append_summary, format_outputs, write_github_outputs
+    from bot.cli.outputs import append_summary, format_outputs, write_github_outputs
 
     path = tmp_path / "out"
     hostile = "line1\nghadelimiter_x\nother=injected"
@@ -532,8 +533,8 @@ def test_outputs_use_a_fresh_delimiter_that_is_not_in_the_value(tmp_path: Path) 
 
 @pytest.mark.parametrize("name", ["", "a b", "x\ny", "1<<EOF"])
 def test_bad_output_names(name: str, tmp_path: Path) -> None:
-    from bot.errors import InvalidInput
-    from bot.outputs import write_github_outputs
+    from bot.cli.outputs import write_github_outputs
+    from bot.core.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="bad output name"):
         write_github_outputs(tmp_path / "out", {name: "x"})

@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from bot.cli import main
-from bot.render import HEADER
+from bot.core.render import HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "policies" / "default.yaml"

@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.errors import InvalidInput
-from bot.evidence import Evidence, gate_results_json_schema, load_evidence
+from bot.core.errors import InvalidInput
+from bot.core.evidence import Evidence, gate_results_json_schema, load_evidence
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = [

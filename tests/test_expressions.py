@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.expressions import (
+from bot.core.expressions import (
     OPERATORS,
     Comparison,
     ExpressionError,

@@ -1,4 +1,4 @@
-"""`bot.gate.evaluate`: one row per gate, derived metrics, slices, no champion, significance."""
+"""`bot.core.gate.evaluate`: one row per gate, derived metrics, slices, no champion, significance."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bot.errors import InvalidInput
-from bot.evidence import Evidence
-from bot.gate import NO_CHAMPION, Decision, difference, evaluate, parse_operand
-from bot.policy import Policy
+from bot.core.errors import InvalidInput
+from bot.core.evidence import Evidence
+from bot.core.gate import NO_CHAMPION, Decision, difference, evaluate, parse_operand
+from bot.core.policy import Policy
 
 
 def policy(*gates: str, **fields: Any) -> Policy:

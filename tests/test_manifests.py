@@ -1,4 +1,4 @@
-"""bot.manifests: Rollout and AnalysisTemplate checked against the bundled Argo Rollouts CRDs."""
+"""bot.core.manifests: Rollout and AnalysisTemplate checked against the bundled Argo Rollouts CRDs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.manifests import crd_schema, validate_file, validate_manifest
-from bot.resources import crd_path, schemas_dir
+from bot.core.manifests import crd_schema, validate_file, validate_manifest
+from bot.core.resources import crd_path, schemas_dir
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "argo-rollouts"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import InvalidInput
-from bot.policy import (
+from bot.core.errors import InvalidInput
+from bot.core.policy import (
     Policy,
     duration_seconds,
     load_policy,

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.evidence import Evidence, load_evidence
-from bot.gate import evaluate
-from bot.policy import Policy, load_policy
-from bot.proposal import (
+from bot.core.evidence import Evidence, load_evidence
+from bot.core.gate import evaluate
+from bot.core.policy import Policy, load_policy
+from bot.core.queries import QueryContext
+from bot.text.proposal import (
     GITHUB_BODY_LIMIT,
     ProposalMeta,
     commit_message,
@@ -19,8 +20,7 @@ from bot.proposal import (
     read_marker,
     unified_diff,
 )
-from bot.queries import QueryContext
-from bot.report import ZWJ
+from bot.text.report import ZWJ
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = load_policy(REPO / "policies" / "default.yaml")

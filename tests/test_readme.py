@@ -13,10 +13,10 @@ import click
 import pytest
 
 from bot.cli import cli
-from bot.config import BotConfig
-from bot.evidence import Evidence
-from bot.loading import load_file
-from bot.policy import load_policy, policy_json_schema
+from bot.core.config import BotConfig
+from bot.core.evidence import Evidence
+from bot.core.loading import load_file
+from bot.core.policy import load_policy, policy_json_schema
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -1,4 +1,4 @@
-"""bot.render: golden renders, file ownership, overrides, kustomize folders, idempotence.
+"""bot.core.render: golden renders, file ownership, overrides, kustomize folders, idempotence.
 
 Golden files live in tests/golden/render/; the committed bytes are the truth. After an
 intended template change regenerate them with `UPDATE_GOLDEN=1 pytest tests/test_render.py`
@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from bot import resources
-from bot.config import BotConfig
-from bot.errors import InvalidInput
-from bot.manifests import validate_file
-from bot.policy import Policy
-from bot.queries import QueryContext, effective_query
-from bot.render import (
+from bot.core import resources
+from bot.core.config import BotConfig
+from bot.core.errors import InvalidInput
+from bot.core.manifests import validate_file
+from bot.core.policy import Policy
+from bot.core.queries import QueryContext, effective_query
+from bot.core.render import (
     HEADER,
     ChangeSet,
     CurrentVersion,
@@ -34,7 +34,7 @@ from bot.render import (
     read_current_version,
     render_change,
 )
-from bot.resources import bundled_templates, templates_dir
+from bot.core.resources import bundled_templates, templates_dir
 from tests.test_yamledit import changed_lines
 
 GOLDEN = Path(__file__).parent / "golden" / "render"

@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from bot.config import BotConfig
-from bot.errors import InvalidInput
-from bot.manifests import validate_file
-from bot.policy import Policy
-from bot.queries import QueryContext, effective_query
-from bot.render import render_change
+from bot.core.config import BotConfig
+from bot.core.errors import InvalidInput
+from bot.core.manifests import validate_file
+from bot.core.policy import Policy
+from bot.core.queries import QueryContext, effective_query
+from bot.core.render import render_change
 from tests.test_render import ANALYSIS, POLICY, ROLLOUT, VALUES, make_policy, make_request
 
 HOSTILE = [

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.evidence import Evidence, load_evidence
-from bot.gate import Decision, evaluate
-from bot.policy import Policy, load_policy
-from bot.report import (
+from bot.core.evidence import Evidence, load_evidence
+from bot.core.gate import Decision, evaluate
+from bot.core.policy import Policy, load_policy
+from bot.text.report import (
     ZWJ,
     code,
     decision_json,

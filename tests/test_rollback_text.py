@@ -9,11 +9,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.analysis import Measurement, Point, Verdict
-from bot.envrepo import CommitInfo
-from bot.forge import PullRequestInfo
-from bot.proposal import GITHUB_BODY_LIMIT, ProposalMeta, read_marker
-from bot.rollback import (
+from bot.adapters.git import CommitInfo
+from bot.adapters.github import PullRequestInfo
+from bot.core.analysis import Measurement, Point, Verdict
+from bot.flows.analyze import Canary, evidence_markdown, number_text, verdict_text
+from bot.flows.rollback import (
     backlink_comment,
     check_rollback_window,
     emergency_note,
@@ -24,7 +24,7 @@ from bot.rollback import (
     rollback_title,
     trailer_reason,
 )
-from bot.watch import Canary, evidence_markdown, number_text, verdict_text
+from bot.text.proposal import GITHUB_BODY_LIMIT, ProposalMeta, read_marker
 
 HOSTILE = (
     "@everyone <img src=x onerror=alert(1)> <!-- hidden --> [click](javascript:alert(1)) "
@@ -357,7 +357,7 @@ def test_verdict_text_for_the_terminal() -> None:
 
 
 def test_result_json_is_strict_json() -> None:
-    from bot.watch import AnalyzeResult, result_json
+    from bot.flows.analyze import AnalyzeResult, result_json
 
     result = AnalyzeResult(
         CANARY,
@@ -373,7 +373,7 @@ def test_result_json_is_strict_json() -> None:
 
 def test_analyze_at_accepts_unix_seconds_and_zoned_times() -> None:
     from bot.cli.analyze_cmd import parse_moment
-    from bot.errors import InvalidInput
+    from bot.core.errors import InvalidInput
 
     assert parse_moment("1738324800") == NOW
     assert parse_moment("2025-01-31T12:00:00Z") == NOW

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from bot import significance
-from bot.significance import ScoresError, improvements, paired_bootstrap, uniform_indices
+from bot.core import significance
+from bot.core.significance import ScoresError, improvements, paired_bootstrap, uniform_indices
 
 
 def continuous(n: int, shift: float = 0.01, seed: int = 1) -> tuple[list[float], list[float]]:

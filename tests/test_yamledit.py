@@ -1,4 +1,4 @@
-"""bot.yamledit: safe scalars and blocks, and byte-preserving edits of files people wrote."""
+"""bot.core.yamledit: safe scalars and blocks, and byte-preserving edits of files people wrote."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from bot.errors import InvalidInput
-from bot.yamledit import (
+from bot.core.errors import InvalidInput
+from bot.core.yamledit import (
     ImageRef,
     double_quoted,
     parse_key_path,

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from bot.errors import EXIT_USAGE, BotError
+from bot.core.errors import EXIT_USAGE, BotError
 
 # name -> (module, attribute, one-line help shown by `model-bot --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> Any:
         """As the GitHub Action, also show the error as an annotation, in input names."""
         import os
 
-        from bot.actionio import error_annotation, in_github_actions
+        from bot.cli.actionio import error_annotation, in_github_actions
 
         if in_github_actions(os.environ):
             click.echo(error_annotation(message, args))

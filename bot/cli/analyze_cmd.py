@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli.common import append_summary, github_options, github_token, write_outputs
-from bot.errors import EXIT_INCONCLUSIVE, EXIT_NO, InvalidInput
+from bot.core.errors import EXIT_INCONCLUSIVE, EXIT_NO, InvalidInput
 
 if TYPE_CHECKING:
-    from bot.watch import AnalyzeResult
+    from bot.flows.analyze import AnalyzeResult
 
-# Read by bot.prometheus.PrometheusSettings.from_env; only these reach the analysis.
+# Read by bot.adapters.prometheus.PrometheusSettings.from_env; only these reach the analysis.
 PROMETHEUS_CREDENTIALS = ("PROMETHEUS_TOKEN", "PROMETHEUS_USERNAME", "PROMETHEUS_PASSWORD")
 
 
@@ -128,12 +128,12 @@ def analyze(
     """
     import os
 
-    from bot.analysis import Verdict
-    from bot.envtarget import parse_env_repo
-    from bot.names import require_environment, require_model
-    from bot.policy import load_policy
-    from bot.watch import AnalyzeOptions, Canary, result_json, verdict_text
-    from bot.watch import analyze as run_analyze
+    from bot.core.analysis import Verdict
+    from bot.core.names import require_environment, require_model
+    from bot.core.policy import load_policy
+    from bot.core.target import parse_env_repo
+    from bot.flows.analyze import AnalyzeOptions, Canary, result_json, verdict_text
+    from bot.flows.analyze import analyze as run_analyze
 
     require_model(model)
     require_environment(environment)

@@ -71,9 +71,9 @@ def chatops(
     answered with a reply and a 😕 reaction and exits 0. A failed rollback is answered the same
     way and exits with its error's code.
     """
-    from bot.chatops import ChatOpsOptions, handle_event, load_event
-    from bot.envtarget import EnvRepoTarget, api_url_for_host, parse_env_repo
-    from bot.errors import InvalidInput
+    from bot.core.errors import InvalidInput
+    from bot.core.target import EnvRepoTarget, api_url_for_host, parse_env_repo
+    from bot.flows.chatops import ChatOpsOptions, handle_event, load_event
 
     event = load_event(_read_event(event_path), str(event_path))
     if env_repo:
@@ -95,7 +95,7 @@ def chatops(
         )
     policy = None
     if policy_path is not None:
-        from bot.policy import load_policy
+        from bot.core.policy import load_policy
 
         policy = load_policy(policy_path)
     options = ChatOpsOptions(
@@ -130,7 +130,7 @@ def chatops(
 
 
 def _read_event(path: Path) -> str:
-    from bot.errors import InvalidInput
+    from bot.core.errors import InvalidInput
 
     try:
         return path.read_text(encoding="utf-8")

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
-from bot.errors import InvalidInput, UsageError
+from bot.core.errors import InvalidInput, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bot.evidence import Evidence
-    from bot.policy import Policy
+    from bot.core.evidence import Evidence
+    from bot.core.policy import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,7 +93,7 @@ def write_outputs(values: Mapping[str, str | int | None]) -> None:
     path = os.environ.get("GITHUB_OUTPUT")
     if not path:
         return
-    from bot.outputs import write_github_outputs
+    from bot.cli.outputs import write_github_outputs
 
     write_github_outputs(path, {k: "" if v is None else str(v) for k, v in values.items()})
 
@@ -101,7 +101,7 @@ def write_outputs(values: Mapping[str, str | int | None]) -> None:
 def append_summary(summary_file: Path | None, markdown: str) -> None:
     if summary_file is None:
         return
-    from bot.outputs import append_summary as append
+    from bot.cli.outputs import append_summary as append
 
     append(summary_file, markdown)
 
@@ -122,10 +122,10 @@ def load_evidence_from_options(
     if results is not None:
         if mlflow_version is not None:
             raise UsageError("--mlflow-version goes with --mlflow-model, not --results")
-        from bot.evidence import load_evidence
+        from bot.core.evidence import load_evidence
 
         return load_evidence(results)
-    from bot.mlflow_source import evidence_from_mlflow
+    from bot.adapters.mlflow import evidence_from_mlflow
 
     assert mlflow_model is not None
     return evidence_from_mlflow(
@@ -144,7 +144,7 @@ def load_policy_and_evidence(
 ) -> tuple[Policy, Evidence]:
     """The policy and the evidence. With a results file, the problems of both files are
     reported at once; MLflow is asked only once the policy is known to be valid."""
-    from bot.policy import load_policy
+    from bot.core.policy import load_policy
 
     def evidence() -> Evidence:
         return load_evidence_from_options(

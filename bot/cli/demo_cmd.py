@@ -25,9 +25,9 @@ def demo(ctx: click.Context, directory: Path) -> None:
     policy: prints the decision, the diff and the pull request it would open. Run it twice
     to see the second run change nothing.
     """
+    from bot.adapters.git import init_repo_from_folder
     from bot.cli.promote_cmd import promote
-    from bot.envrepo import init_repo_from_folder
-    from bot.resources import data_dir, policies_dir
+    from bot.core.resources import data_dir, policies_dir
 
     examples = data_dir("examples")
     created = init_repo_from_folder(

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from bot.cli.common import evidence_options, load_policy_and_evidence
-from bot.errors import EXIT_NO
+from bot.core.errors import EXIT_NO
 
 FORMATS = ("text", "json", "markdown")
 
@@ -63,9 +63,9 @@ def gate(
     Exit 0 pass, 1 fail, 2 bad input. With $GITHUB_OUTPUT set, writes output
     decision=pass|fail.
     """
-    from bot.gate import evaluate
-    from bot.names import require_environment
-    from bot.report import decision_json, decision_text, gate_report_markdown
+    from bot.core.gate import evaluate
+    from bot.core.names import require_environment
+    from bot.text.report import decision_json, decision_text, gate_report_markdown
 
     if environment is not None:
         require_environment(environment)
@@ -88,7 +88,7 @@ def gate(
         click.echo(decision_text(decision), nl=False)
 
     if summary_file is not None or os.environ.get("GITHUB_OUTPUT"):
-        from bot.outputs import append_summary, write_github_outputs
+        from bot.cli.outputs import append_summary, write_github_outputs
 
         if summary_file is not None:
             append_summary(summary_file, gate_report_markdown(evidence, decision))

@@ -15,7 +15,7 @@ from bot.cli.common import (
     load_policy_and_evidence,
     write_outputs,
 )
-from bot.errors import EXIT_NO, ExternalError
+from bot.core.errors import EXIT_NO, ExternalError
 
 
 @click.command("promote")
@@ -68,11 +68,11 @@ def promote(
     report in its body and commits it at reports/<model>/<version>.md. A failed gate opens
     nothing and exits 1. Outcome: created | updated | unchanged | blocked.
     """
-    from bot.envtarget import parse_env_repo
-    from bot.names import require_environment
-    from bot.promote import PromoteOptions, notify_decision, parse_notify_target
-    from bot.promote import promote as run_promote
-    from bot.report import decision_text, gate_report_markdown
+    from bot.core.names import require_environment
+    from bot.core.target import parse_env_repo
+    from bot.flows.promote import PromoteOptions, notify_decision, parse_notify_target
+    from bot.flows.promote import promote as run_promote
+    from bot.text.report import decision_text, gate_report_markdown
 
     require_environment(environment)
     target = parse_env_repo(env_repo, github_api_url)

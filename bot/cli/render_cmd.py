@@ -1,6 +1,6 @@
 """`model-bot render`: write a model's Helm values and Argo Rollouts manifests.
 
-Reads the model's folder and any override templates, lets `bot.render.render_change`
+Reads the model's folder and any override templates, lets `bot.core.render.render_change`
 decide the new bytes, and writes only the files that change. Prints each changed path,
 then `outcome: changed` or `outcome: unchanged`; a second run with the same input changes
 nothing. Exit 2 for bad input (one line naming the field), nothing written.
@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.errors import InvalidInput, Problem
+from bot.core.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:  # pragma: no cover
-    from bot.config import BotConfig
-    from bot.render import ChangeSet
+    from bot.core.config import BotConfig
+    from bot.core.render import ChangeSet
 
 
 def _inside(root: Path, relative: str, field: str) -> Path:
@@ -88,8 +88,8 @@ def write_change_set(root: Path, change_set: ChangeSet, field: str) -> list[str]
 def validation_problems(change_set: ChangeSet) -> list[str]:
     """CRD problems of the files this change renders or edits (a person's untouched file is
     theirs to fix, and does not block the change)."""
-    from bot.manifests import validate_file
-    from bot.render import is_bot_owned
+    from bot.core.manifests import validate_file
+    from bot.core.render import is_bot_owned
 
     problems = []
     for path, data in change_set.files.items():
@@ -162,9 +162,9 @@ def render(
     only the image tag and version changed in place; a folder with a kustomization.yaml
     gets only its images[].newTag bumped.
     """
-    from bot.config import DEFAULT_CONFIG, load_config
-    from bot.policy import load_policy
-    from bot.render import RenderRequest, candidate_paths, render_change, resolve
+    from bot.core.config import DEFAULT_CONFIG, load_config
+    from bot.core.policy import load_policy
+    from bot.core.render import RenderRequest, candidate_paths, render_change, resolve
 
     root, field = _root(env_repo, out)
     config = load_config(root) if env_repo is not None else DEFAULT_CONFIG

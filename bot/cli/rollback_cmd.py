@@ -61,11 +61,11 @@ def rollback(
     updates) the revert PR on model-bot/rollback/<env>/<model>; a local --env-repo gets the
     branch pushed instead. Outcome: created | updated | unchanged.
     """
-    from bot.envtarget import parse_env_repo
-    from bot.names import require_environment, require_model, require_version
-    from bot.policy import load_policy
-    from bot.rollback import RollbackOptions
-    from bot.rollback import rollback as run_rollback
+    from bot.core.names import require_environment, require_model, require_version
+    from bot.core.policy import load_policy
+    from bot.core.target import parse_env_repo
+    from bot.flows.rollback import RollbackOptions
+    from bot.flows.rollback import rollback as run_rollback
 
     require_model(model)
     require_environment(environment)

@@ -21,7 +21,7 @@ def schema() -> None:
 @schema.command("gate-results", short_help="The gate results JSON (gate --results).")
 def gate_results() -> None:
     """The gate results JSON an evaluation step writes (`gate --results`)."""
-    from bot.evidence import gate_results_json_schema
+    from bot.core.evidence import gate_results_json_schema
 
     _print_schema(gate_results_json_schema)
 
@@ -29,7 +29,7 @@ def gate_results() -> None:
 @schema.command("policy")
 def policy_schema() -> None:
     """A promotion policy (`policies/*.yaml`)."""
-    from bot.policy import policy_json_schema
+    from bot.core.policy import policy_json_schema
 
     _print_schema(policy_json_schema)
 
@@ -37,7 +37,7 @@ def policy_schema() -> None:
 @schema.command("config")
 def config_schema() -> None:
     """The environment repo's `.model-bot.yaml`."""
-    from bot.config import config_json_schema
+    from bot.core.config import config_json_schema
 
     _print_schema(config_json_schema)
 
@@ -51,8 +51,8 @@ def policy() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
     """Validate policy FILES; print `FILE: ok (N gates)` or every problem (exit 2)."""
-    from bot.errors import InvalidInput
-    from bot.policy import load_policy
+    from bot.core.errors import InvalidInput
+    from bot.core.policy import load_policy
 
     failures: list[InvalidInput] = []
     for path in files:

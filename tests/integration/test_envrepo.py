@@ -1,4 +1,4 @@
-"""bot.envrepo against real git: bare repos, a local non-bare repo and smart HTTP."""
+"""bot.adapters.git against real git: bare repos, a local non-bare repo and smart HTTP."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.envrepo import (
+from bot.adapters.git import (
     EnvRepo,
     GitAuth,
     format_commit_message,
     parse_trailers,
 )
-from bot.errors import ExternalError, InvalidInput
+from bot.core.errors import ExternalError, InvalidInput
 from tests.gitrepos import (
     BOT_EMAIL,
     BOT_NAME,

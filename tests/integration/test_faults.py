@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from bot.envrepo import EnvRepo, PushResult, parse_trailers
-from bot.forge import Forge
-from bot.names import promote_branch
+from bot.adapters.git import EnvRepo, PushResult, parse_trailers
+from bot.adapters.github import Forge
+from bot.core.names import promote_branch
 from tests.envfixtures import (
     CONFIG,
     DEFAULT_POLICY_PATH,

@@ -1,11 +1,11 @@
-"""bot.forge against the fake GitHub server over real HTTP: retries, rate limits, recovery."""
+"""bot.adapters.github against the fake GitHub server over real HTTP: retries, rate limits, recovery."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.errors import ExternalError
-from bot.forge import Forge, ForgeSettings
+from bot.adapters.github import Forge, ForgeSettings
+from bot.core.errors import ExternalError
 from tests.fakegithub import FakeGitHub
 
 TOKEN = "ghs_forgetesttoken1234567890"

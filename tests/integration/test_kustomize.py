@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from bot.config import BotConfig
-from bot.manifests import validate_file
-from bot.render import read_current_version, render_change
+from bot.core.config import BotConfig
+from bot.core.manifests import validate_file
+from bot.core.render import read_current_version, render_change
 from tests.test_render import IMAGE, make_request
 
 KUBECTL = shutil.which("kubectl")

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ExternalError, InvalidInput
-from bot.gate import NO_CHAMPION, evaluate
-from bot.mlflow_source import (
+from bot.adapters.mlflow import (
     ModelSpec,
     bounded_http,
     evidence_from_mlflow,
@@ -22,7 +20,9 @@ from bot.mlflow_source import (
     parse_model_uri,
     run_url,
 )
-from bot.policy import load_policy
+from bot.core.errors import ExternalError, InvalidInput
+from bot.core.gate import NO_CHAMPION, evaluate
+from bot.core.policy import load_policy
 from tests.test_cli_gate import assert_usage_error, run
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import RangeQuery, Verdict, plan_queries, run_analysis
-from bot.policy import Analysis, AnalysisMetric, EnvironmentOverride, Policy, load_policy
-from bot.prometheus import PrometheusSettings, fetch, fetch_ranges
-from bot.queries import QueryContext
+from bot.adapters.prometheus import PrometheusSettings, fetch, fetch_ranges
+from bot.core.analysis import RangeQuery, Verdict, plan_queries, run_analysis
+from bot.core.policy import Analysis, AnalysisMetric, EnvironmentOverride, Policy, load_policy
+from bot.core.queries import QueryContext
 from tests.realparts.openmetrics import SCENARIOS
 from tests.realparts.prometheus import AuthProxy, PrometheusServer, TlsFiles, self_signed_cert
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.envrepo import parse_trailers
-from bot.proposal import read_marker
+from bot.adapters.git import parse_trailers
+from bot.text.proposal import read_marker
 from tests.gitrepos import git
 from tests.test_cli_gate import Result, run
 

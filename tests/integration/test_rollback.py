@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.envrepo import parse_trailers
-from bot.rollback import RollbackOptions, rollback
+from bot.adapters.git import parse_trailers
+from bot.flows.rollback import RollbackOptions, rollback
 from tests.envfixtures import (
     ENVIRONMENT,
     NEIGHBOUR,

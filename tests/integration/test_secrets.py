@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.envrepo import EnvRepo
+from bot.adapters.git import EnvRepo
 from tests.envfixtures import (
     BOT_LOGIN,
     DEFAULT_POLICY_PATH,

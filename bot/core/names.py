@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.errors import InvalidInput
+from bot.core.errors import InvalidInput
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 # Docker's tag grammar; also safe as a path part and a git ref component.

@@ -30,9 +30,9 @@ from typing import Any
 from jsonschema import Draft7Validator, ValidationError, validators
 from jsonschema.protocols import Validator
 
-from bot.loading import field_path
-from bot.resources import crd_path
-from bot.yamledit import load_all
+from bot.core.loading import field_path
+from bot.core.resources import crd_path
+from bot.core.yamledit import load_all
 
 API_VERSION = "argoproj.io/v1alpha1"
 KINDS = ("Rollout", "AnalysisTemplate")

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.errors import InvalidInput, Problem
+from bot.core.errors import InvalidInput, Problem
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

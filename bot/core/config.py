@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.errors import InvalidInput
-from bot.loading import parse_yaml, validate_data
-from bot.names import check_dns_label, check_path_template, check_relative_path
+from bot.core.errors import InvalidInput
+from bot.core.loading import parse_yaml, validate_data
+from bot.core.names import check_dns_label, check_path_template, check_relative_path
 
 CONFIG_FILE = ".model-bot.yaml"
 

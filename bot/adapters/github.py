@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.errors import ExternalError, InvalidInput
+from bot.core.errors import ExternalError, InvalidInput
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ExternalError, InvalidInput
-from bot.evidence import Evidence, pairing_problems
-from bot.loading import validate_data
+from bot.core.errors import ExternalError, InvalidInput
+from bot.core.evidence import Evidence, pairing_problems
+from bot.core.loading import validate_data
 
 DEFAULT_TIMEOUT = 10.0
 # A tracking server over HTTP (what mlflow-skinny supports without a database driver).
@@ -178,7 +178,7 @@ def _scores(client: Any, run_id: str, source: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="model-bot-") as tmp:
         local = client.download_artifacts(run_id, SCORES_ARTIFACT, tmp)
         text = Path(local).read_text(encoding="utf-8")
-    from bot.loading import parse_json
+    from bot.core.loading import parse_json
 
     data = parse_json(text, f"{source} artifact {SCORES_ARTIFACT}")
     if not isinstance(data, dict):

@@ -24,9 +24,9 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from bot.analysis import QueryResult, RangeQuery, Sample, Series
-from bot.errors import UsageError
-from bot.expressions import format_number
+from bot.core.analysis import QueryResult, RangeQuery, Sample, Series
+from bot.core.errors import UsageError
+from bot.core.expressions import format_number
 
 TOKEN_ENV = "PROMETHEUS_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 USERNAME_ENV = "PROMETHEUS_USERNAME"

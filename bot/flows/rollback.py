@@ -18,7 +18,7 @@ How the folder goes back (`method`):
   promotion, or the newest commit declaring `--to`), byte for byte.
 
 The text of the PR (title, body, comments) is built by pure functions at the end of this
-module; untrusted text (the reason, who asked) goes through `bot.report.escape`.
+module; untrusted text (the reason, who asked) goes through `bot.text.report.escape`.
 """
 
 from __future__ import annotations
@@ -30,12 +30,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from bot.config import BotConfig
-from bot.envrepo import CommitInfo, EnvRepo
-from bot.envtarget import EnvRepoTarget
-from bot.errors import ExternalError, InvalidInput
-from bot.forge import Forge, ForgeSettings, PullRequestInfo
-from bot.names import (
+from bot.adapters.git import CommitInfo, EnvRepo
+from bot.adapters.github import Forge, ForgeSettings, PullRequestInfo
+from bot.core.config import BotConfig
+from bot.core.errors import ExternalError, InvalidInput
+from bot.core.names import (
     check_version,
     fill_path,
     promote_branch,
@@ -44,8 +43,10 @@ from bot.names import (
     require_version,
     rollback_branch,
 )
-from bot.policy import Policy
-from bot.promote import (
+from bot.core.policy import Policy
+from bot.core.render import candidate_paths, read_current_version
+from bot.core.target import EnvRepoTarget
+from bot.flows.promote import (
     EnvSession,
     PromoteOptions,
     check_environment,
@@ -53,9 +54,8 @@ from bot.promote import (
     read_config,
     request_configured_reviewers,
 )
-from bot.proposal import ProposalMeta, pull_request_body, read_marker
-from bot.render import candidate_paths, read_current_version
-from bot.report import code, escape, printable
+from bot.text.proposal import ProposalMeta, pull_request_body, read_marker
+from bot.text.report import code, escape, printable
 
 Outcome = Literal["created", "updated", "unchanged"]
 Method = Literal["revert", "restore", "none"]
@@ -413,7 +413,7 @@ class WindowCheck:
 
 def check_rollback_window(data: bytes | None, path: str, distance: int) -> WindowCheck:
     """Read `spec.rollbackWindow.revisions` of the Rollout in `data`. Pure."""
-    from bot.yamledit import load_all
+    from bot.core.yamledit import load_all
 
     if data is None:
         return WindowCheck(path, None, distance, "the target version has no Rollout there")
@@ -919,7 +919,7 @@ def rollback_body(
 ) -> str:
     """The revert PR's body: why, who, the evidence, the promotion, the emergency path, what
     changes, and the hidden marker. Untrusted text is escaped; `evidence_markdown` is trusted
-    markdown built by `bot.watch.evidence_markdown`."""
+    markdown built by `bot.flows.analyze.evidence_markdown`."""
     bad = code(meta.previous_version or "?", in_table=False)
     target = code(meta.version, in_table=False)
     lines = [

@@ -14,7 +14,7 @@ semantics (`utils/evaluate/evaluate.go`, `analysis/analysis.go`):
 * the verdict fails when any metric fails, else is inconclusive when any metric is, else
   passes. A policy without analysis metrics is inconclusive: there is nothing to judge.
 
-`run_analysis` is the one impure function: it asks `bot.prometheus` for the data.
+`run_analysis` is the one impure function: it asks `bot.adapters.prometheus` for the data.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.expressions import Comparison, format_condition, format_number, result_index
-from bot.policy import Analysis, AnalysisMetric, Policy, duration_seconds
-from bot.queries import QueryContext, effective_query
+from bot.core.expressions import Comparison, format_condition, format_number, result_index
+from bot.core.policy import Analysis, AnalysisMetric, Policy, duration_seconds
+from bot.core.queries import QueryContext, effective_query
 
 if TYPE_CHECKING:
-    from bot.prometheus import PrometheusSettings
+    from bot.adapters.prometheus import PrometheusSettings
 
 Phase = Literal["pass", "fail", "inconclusive"]
 Outcome = Literal["pass", "fail", "error"]
@@ -434,7 +434,7 @@ def run_analysis(
     queries = plan_queries(analysis, context, now)
     if not queries:
         return judge(analysis, {}, now)
-    from bot.prometheus import fetch_ranges  # the adapter; keeps this module import-light
+    from bot.adapters.prometheus import fetch_ranges  # the adapter; keeps this module import-light
 
     return judge(analysis, fetch_ranges(settings, queries), now)
 

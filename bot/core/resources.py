@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import bot
-from bot.errors import BotError
+from bot.core.errors import BotError
 
 PACKAGE_DIR = Path(bot.__file__).resolve().parent
 TEMPLATE_SUFFIX = ".j2"

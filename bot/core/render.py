@@ -19,7 +19,7 @@ Which file is treated how (in the model's folder, `paths.model_dir` of .model-bo
   templates each time, so local edits there are overwritten (the header says so). A file
   that does not exist yet is rendered and gets the header.
 
-* **Files a person wrote** (no header) are edited in place by `bot.yamledit`, byte for byte
+* **Files a person wrote** (no header) are edited in place by `bot.core.yamledit`, byte for byte
   except the values the bot must change: in the values file the key paths of `value_keys`
   (image tag, model version and the `extra` ones; a missing key is an error, never added),
   in the Rollout only the tag of the containers that run the model's image. A person's
@@ -46,14 +46,14 @@ from typing import Any, Literal, NamedTuple
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bot.config import DEFAULT_CONFIG, BotConfig
-from bot.errors import InvalidInput, Problem
-from bot.expressions import argo_condition
-from bot.names import check_dns_label, check_version, fill_path
-from bot.policy import Policy
-from bot.queries import QueryContext, effective_query
-from bot.resources import bundled_templates
-from bot.yamledit import (
+from bot.core.config import DEFAULT_CONFIG, BotConfig
+from bot.core.errors import InvalidInput, Problem
+from bot.core.expressions import argo_condition
+from bot.core.names import check_dns_label, check_version, fill_path
+from bot.core.policy import Policy
+from bot.core.queries import QueryContext, effective_query
+from bot.core.resources import bundled_templates
+from bot.core.yamledit import (
     YamlValueError,
     load_all,
     parse_key_path,

@@ -12,12 +12,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.evidence import Evidence
-from bot.expressions import format_condition
-from bot.gate import Decision
-from bot.policy import Policy
-from bot.queries import QueryContext, effective_query
-from bot.report import (
+from bot.core.evidence import Evidence
+from bot.core.expressions import format_condition
+from bot.core.gate import Decision
+from bot.core.policy import Policy
+from bot.core.queries import QueryContext, effective_query
+from bot.text.report import (
     code,
     decision_section,
     escape,

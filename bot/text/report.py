@@ -17,8 +17,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from bot.evidence import Evidence
-from bot.gate import Decision, GateRow, SignificanceResult, fmt
+from bot.core.evidence import Evidence
+from bot.core.gate import Decision, GateRow, SignificanceResult, fmt
 
 ZWJ = "\u200d"  # zero-width joiner: breaks @mentions and #refs without changing the look
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}

@@ -1,6 +1,6 @@
 """Evidence: what is known about a candidate model and the current champion.
 
-Both sources (a gate-results JSON file and the MLflow registry, see `bot.mlflow_source`)
+Both sources (a gate-results JSON file and the MLflow registry, see `bot.adapters.mlflow`)
 produce this one validated model.
 """
 
@@ -13,8 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from bot.errors import InvalidInput, Problem
-from bot.loading import parse_json, read_text, validate_data
+from bot.core.errors import InvalidInput, Problem
+from bot.core.loading import parse_json, read_text, validate_data
 
 # Metric values may be NaN/inf/null in the file: such a metric fails its gate with that reason.
 MetricValue = float | None

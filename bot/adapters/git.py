@@ -44,8 +44,8 @@ from urllib.parse import urlsplit, urlunsplit
 from git import Git
 from git.exc import GitCommandNotFound
 
-from bot.errors import ExternalError, InvalidInput
-from bot.names import check_relative_path
+from bot.core.errors import ExternalError, InvalidInput
+from bot.core.names import check_relative_path
 
 BOT_BRANCH_PREFIX = "model-bot/"
 

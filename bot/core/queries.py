@@ -1,6 +1,6 @@
 """The PromQL a policy's analysis metric stands for, filled in for one model and environment.
 
-The AnalysisTemplate (`bot.render`) and `model-bot analyze` (`bot.analysis`) both call
+The AnalysisTemplate (`bot.core.render`) and `model-bot analyze` (`bot.core.analysis`) both call
 `effective_query`, so the cluster and the bot always judge the very same query.
 """
 
@@ -12,8 +12,8 @@ from functools import lru_cache
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from bot.errors import InvalidInput
-from bot.policy import AnalysisMetric
+from bot.core.errors import InvalidInput
+from bot.core.policy import AnalysisMetric
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The promotion policy: a validated, immutable model of `policies/*.yaml`.
 
-Evaluation lives in `bot.gate` (gates, significance) and `bot.analysis` (canary metrics);
+Evaluation lives in `bot.core.gate` (gates, significance) and `bot.core.analysis` (canary metrics);
 this module only says what a valid policy is.
 """
 
@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.errors import InvalidInput, Problem
-from bot.expressions import Comparison, ExpressionError, parse_condition, parse_gate
-from bot.loading import load_file
+from bot.core.errors import InvalidInput, Problem
+from bot.core.expressions import Comparison, ExpressionError, parse_condition, parse_gate
+from bot.core.loading import load_file
 
 _DURATION = re.compile(r"^([1-9]\d{0,5})(s|m|h)\Z")
 _METRIC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
@@ -256,7 +256,7 @@ def load_policy(path: Path) -> Policy:
 def policy_problems(policy: Policy, source: str) -> list[Problem]:
     """What a valid-looking policy still gets wrong: analysis queries whose templates do not
     render (a Jinja syntax error or an unknown variable)."""
-    from bot.queries import QueryContext, fill_query
+    from bot.core.queries import QueryContext, fill_query
 
     context = QueryContext(model="model", environment="environment", namespace="namespace")
     analyses = [("analysis", policy.analysis)] + [

@@ -13,25 +13,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from bot.config import CONFIG_FILE, DEFAULT_CONFIG, BotConfig, parse_config
-from bot.envrepo import EnvRepo, GitAuth
-from bot.envtarget import EnvRepoTarget
-from bot.errors import ExternalError, InvalidInput, Problem
-from bot.evidence import Evidence
-from bot.forge import Forge, ForgeSettings, PullRequestInfo
-from bot.gate import Decision, evaluate
-from bot.names import check_dns_label, check_version, fill_path, promote_branch
-from bot.policy import Policy
-from bot.proposal import (
-    ProposalMeta,
-    commit_message,
-    promotion_report,
-    promotion_title,
-    pull_request_body,
-    read_marker,
-    unified_diff,
-)
-from bot.render import (
+from bot.adapters.git import EnvRepo, GitAuth
+from bot.adapters.github import Forge, ForgeSettings, PullRequestInfo
+from bot.core.config import CONFIG_FILE, DEFAULT_CONFIG, BotConfig, parse_config
+from bot.core.errors import ExternalError, InvalidInput, Problem
+from bot.core.evidence import Evidence
+from bot.core.gate import Decision, evaluate
+from bot.core.names import check_dns_label, check_version, fill_path, promote_branch
+from bot.core.policy import Policy
+from bot.core.render import (
     TEMPLATE_NAMES,
     RenderRequest,
     candidate_paths,
@@ -39,6 +29,16 @@ from bot.render import (
     query_context,
     read_current_version,
     render_change,
+)
+from bot.core.target import EnvRepoTarget
+from bot.text.proposal import (
+    ProposalMeta,
+    commit_message,
+    promotion_report,
+    promotion_title,
+    pull_request_body,
+    read_marker,
+    unified_diff,
 )
 
 Outcome = Literal["created", "updated", "unchanged", "blocked"]

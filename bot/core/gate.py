@@ -24,10 +24,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from bot.errors import InvalidInput
-from bot.evidence import Evidence, pairing_problems
-from bot.expressions import Comparison
-from bot.policy import Gate, Policy
+from bot.core.errors import InvalidInput
+from bot.core.evidence import Evidence, pairing_problems
+from bot.core.expressions import Comparison
+from bot.core.policy import Gate, Policy
 
 Verdict = Literal["pass", "fail"]
 OperandKind = Literal["metric", "delta", "regression_delta"]
@@ -258,7 +258,7 @@ def evaluate_significance(policy: Policy, evidence: Evidence) -> SignificanceRes
     spec = policy.significance
     if spec is None:
         return None
-    from bot.significance import ScoresError, paired_bootstrap
+    from bot.core.significance import ScoresError, paired_bootstrap
 
     metric = spec.metric or policy.primary_metric
     goal = spec.goal or policy.primary_metric_goal

@@ -38,8 +38,8 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from bot.errors import InvalidInput
-from bot.loading import field_path
+from bot.core.errors import InvalidInput
+from bot.core.loading import field_path
 
 STR_TAG = "tag:yaml.org,2002:str"
 INT_TAG = "tag:yaml.org,2002:int"

@@ -6,10 +6,10 @@ events the bot must not answer, `rollback_request` turns a command and the pull 
 was made on into what to roll back, and the `*_reply` functions write the answers.
 
 `handle_event` is the thin orchestration around them: it reads the pull request and the
-commenter's permission through `Forge`, reacts and replies, and calls `bot.rollback`.
+commenter's permission through `Forge`, reacts and replies, and calls `bot.flows.rollback`.
 
 The comment body is data. It is never evaluated, never reaches a shell, and every piece of it
-that is echoed back (the reason, an error message) goes through `bot.report.escape`.
+that is echoed back (the reason, an error message) goes through `bot.text.report.escape`.
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from bot.errors import BotError, InvalidInput, UsageError
-from bot.forge import Forge, ForgeSettings, PullRequestInfo
-from bot.names import check_dns_label
-from bot.proposal import read_marker
-from bot.report import code, escape
+from bot.adapters.github import Forge, ForgeSettings, PullRequestInfo
+from bot.core.errors import BotError, InvalidInput, UsageError
+from bot.core.names import check_dns_label
+from bot.text.proposal import read_marker
+from bot.text.report import code, escape
 
 if TYPE_CHECKING:
-    from bot.envtarget import EnvRepoTarget
-    from bot.policy import Policy
-    from bot.rollback import RollbackResult
+    from bot.core.policy import Policy
+    from bot.core.target import EnvRepoTarget
+    from bot.flows.rollback import RollbackResult
 
 EVENT_FIELD = "--event-path"
 COMMANDS = ("rollback", "help")
@@ -763,7 +763,7 @@ def configured_permission(forge: Forge) -> str:
 
     One contents-API read, no clone: the permission check comes before any real work.
     """
-    from bot.config import CONFIG_FILE, parse_config
+    from bot.core.config import CONFIG_FILE, parse_config
 
     data = forge.read_file(CONFIG_FILE)
     if data is None:
@@ -779,8 +779,8 @@ def _rollback(
     forge_factory: ForgeFactory,
     rollback_function: RollbackFunction | None,
 ) -> RollbackResult:
-    from bot.promote import html_root
-    from bot.rollback import RollbackOptions, rollback
+    from bot.flows.promote import html_root
+    from bot.flows.rollback import RollbackOptions, rollback
 
     web = html_root(options.target.api_url or "https://api.github.com")
     comment_url = f"{web}/{event.repository}/issues/{event.number}#issuecomment-{event.comment_id}"

@@ -1,9 +1,9 @@
 """`model-bot analyze`: judge a running canary from Prometheus; on failure, act on the policy.
 
 The env repo says what is deployed (the canary's version from the model's folder, the
-previous one from the promotion's trailers) and where Prometheus is; `bot.analysis` judges
+previous one from the promotion's trailers) and where Prometheus is; `bot.core.analysis` judges
 the policy's metrics into a `Verdict`; on `fail` the policy's `on_regression` decides:
-`rollback` opens the revert PR through `bot.rollback` (with the evidence in its body),
+`rollback` opens the revert PR through `bot.flows.rollback` (with the evidence in its body),
 `rollback_and_merge` also merges it, `notify` comments the evidence on the promotion PR.
 An inconclusive verdict (no data, NaN, an unreachable Prometheus) never reverts anything.
 
@@ -21,18 +21,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.analysis import Measurement, Verdict
-from bot.envtarget import EnvRepoTarget
-from bot.errors import InvalidInput
-from bot.expressions import format_number
-from bot.forge import Forge, ForgeSettings, PullRequestInfo
-from bot.names import require_environment, require_model
-from bot.policy import Policy
-from bot.promote import EnvSession, PromoteOptions, open_session
-from bot.queries import QueryContext
-from bot.render import query_context
-from bot.report import code, escape, link, printable
-from bot.rollback import (
+from bot.adapters.github import Forge, ForgeSettings, PullRequestInfo
+from bot.core.analysis import Measurement, Verdict
+from bot.core.errors import InvalidInput
+from bot.core.expressions import format_number
+from bot.core.names import require_environment, require_model
+from bot.core.policy import Policy
+from bot.core.queries import QueryContext
+from bot.core.render import query_context
+from bot.core.target import EnvRepoTarget
+from bot.flows.promote import EnvSession, PromoteOptions, open_session
+from bot.flows.rollback import (
     Deployment,
     RollbackOptions,
     RollbackResult,
@@ -40,6 +39,7 @@ from bot.rollback import (
     read_deployment,
     rollback_in_session,
 )
+from bot.text.report import code, escape, link, printable
 
 Action = Literal["none", "rollback", "notify"]
 Outcome = Literal["created", "updated", "unchanged"]
@@ -167,8 +167,8 @@ def _canary(deployment: Deployment, options: AnalyzeOptions) -> Canary:
 
 
 def _judge(policy: Policy, canary: Canary, options: AnalyzeOptions) -> Verdict:
-    from bot.analysis import run_analysis
-    from bot.prometheus import PrometheusSettings
+    from bot.adapters.prometheus import PrometheusSettings
+    from bot.core.analysis import run_analysis
 
     settings = PrometheusSettings.from_env(
         canary.prometheus_url,
