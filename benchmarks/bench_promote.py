@@ -187,9 +187,9 @@ def _delete_branch(bare: Path, branch: str) -> None:
 def _local_runs(
     repos: dict[str, tuple[Path, str]], workdir: Path, profile: dict[str, Any] | None
 ) -> dict[str, dict[str, float]]:
+    from bot.cli.targets import parse_env_repo
     from bot.core.names import promote_branch
     from bot.core.policy import load_policy
-    from bot.core.target import parse_env_repo
     from bot.flows.promote import PromoteOptions, promote
 
     policy = load_policy(ROOT / "policies" / "default.yaml")

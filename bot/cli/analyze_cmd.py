@@ -128,10 +128,10 @@ def analyze(
     """
     import os
 
+    from bot.cli.targets import parse_env_repo
     from bot.core.analysis import Verdict
     from bot.core.names import require_environment, require_model
     from bot.core.policy import load_policy
-    from bot.core.target import parse_env_repo
     from bot.flows.analyze import AnalyzeOptions, Canary, result_json, verdict_text
     from bot.flows.analyze import analyze as run_analyze
 

@@ -71,8 +71,9 @@ def chatops(
     answered with a reply and a 😕 reaction and exits 0. A failed rollback is answered the same
     way and exits with its error's code.
     """
+    from bot.cli.targets import parse_env_repo
     from bot.core.errors import InvalidInput
-    from bot.core.target import EnvRepoTarget, api_url_for_host, parse_env_repo
+    from bot.core.target import EnvRepoTarget, api_url_for_host
     from bot.flows.chatops import ChatOpsOptions, handle_event, load_event
 
     event = load_event(_read_event(event_path), str(event_path))

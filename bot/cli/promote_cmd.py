@@ -68,8 +68,8 @@ def promote(
     report in its body and commits it at reports/<model>/<version>.md. A failed gate opens
     nothing and exits 1. Outcome: created | updated | unchanged | blocked.
     """
+    from bot.cli.targets import parse_env_repo
     from bot.core.names import require_environment
-    from bot.core.target import parse_env_repo
     from bot.flows.promote import PromoteOptions, notify_decision, parse_notify_target
     from bot.flows.promote import promote as run_promote
     from bot.text.report import decision_text, gate_report_markdown

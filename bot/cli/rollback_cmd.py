@@ -61,9 +61,9 @@ def rollback(
     updates) the revert PR on model-bot/rollback/<env>/<model>; a local --env-repo gets the
     branch pushed instead. Outcome: created | updated | unchanged.
     """
+    from bot.cli.targets import parse_env_repo
     from bot.core.names import require_environment, require_model, require_version
     from bot.core.policy import load_policy
-    from bot.core.target import parse_env_repo
     from bot.flows.rollback import RollbackOptions
     from bot.flows.rollback import rollback as run_rollback
 
