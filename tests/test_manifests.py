@@ -11,7 +11,8 @@ import pytest
 from bot.core.manifests import crd_schema, validate_file, validate_manifest
 from bot.core.resources import crd_path, schemas_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "argo-rollouts"
+# Upstream copies of the CRDs (see its SOURCES.md), to check the bundled ones against.
+UPSTREAM = Path(__file__).resolve().parent / "fixtures" / "schemas" / "argo-rollouts"
 
 ROLLOUT: dict[str, Any] = {
     "apiVersion": "argoproj.io/v1alpha1",
@@ -198,9 +199,14 @@ def test_crd_schemas_are_the_shipped_ones() -> None:
         assert f"argoproj/argo-rollouts, manifests/crds/{name}" in sources
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/schemas is not beside this checkout")
 @pytest.mark.parametrize("kind", ["Rollout", "AnalysisTemplate"])
 def test_bundled_crds_are_byte_for_byte_copies(kind: str) -> None:
     bundled = crd_path(kind)
-    assert bundled.read_bytes() == (SHARED / bundled.name).read_bytes()
-    assert (SHARED / "LICENSE").read_bytes() == (bundled.parent / "LICENSE").read_bytes()
+    assert bundled.read_bytes() == (UPSTREAM / bundled.name).read_bytes()
+    assert (UPSTREAM / "LICENSE").read_bytes() == (bundled.parent / "LICENSE").read_bytes()
+    row = next(
+        line
+        for line in (UPSTREAM / "SOURCES.md").read_text().splitlines()
+        if line.startswith(f"| argo-rollouts/{bundled.name} |")
+    )
+    assert row in (bundled.parent / "SOURCES.md").read_text().splitlines()  # same source, commit

@@ -167,6 +167,8 @@ class FakeGitHub:
         self._backend = Backend(self.root)
         self._backend.enforce_permissions = enforce_permissions
         self._meta_lock = threading.Lock()
+        #: Notified (under ``_meta_lock``) whenever a fault or drop is used up or cleared.
+        self._faults_changed = threading.Condition(self._meta_lock)
         self._requests: list[RecordedRequest] = []
         self._git_requests: list[RecordedRequest] = []
         self._faults: list[_Fault] = []
@@ -551,6 +553,19 @@ class FakeGitHub:
         with self._meta_lock:
             self._faults.clear()
             self._drops.clear()
+            self._faults_changed.notify_all()
+
+    def wait_for_faults_used(self, timeout: float) -> bool:
+        """Block until every injected fault and dropped response has been used up (or cleared).
+
+        A fault is used when a request takes it, i.e. after that request's ``latency`` sleep, so
+        a held request has its answer decided once this returns. Returns ``False`` if some are
+        still waiting after ``timeout`` seconds (like :meth:`threading.Event.wait`).
+        """
+        with self._faults_changed:
+            return self._faults_changed.wait_for(
+                lambda: not self._faults and not self._drops, timeout
+            )
 
     def _take(self, faults: list[_Fault], method: str, path: str) -> _Fault | None:
         with self._meta_lock:
@@ -559,6 +574,7 @@ class FakeGitHub:
                     fault.times -= 1
                     if fault.times <= 0:
                         faults.remove(fault)
+                        self._faults_changed.notify_all()
                     return fault
         return None
 
