@@ -81,9 +81,9 @@ def _metrics() -> list[dict[str, Any]]:
 def run() -> list[dict[str, Any]]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from bot.core.analysis import run_analysis
     from bot.core.policy import Policy
     from bot.core.queries import QueryContext
+    from bot.flows.analyze import run_analysis
     from tests.realparts.openmetrics import SCENARIOS
     from tests.realparts.prometheus import running_prometheus
 

@@ -187,6 +187,7 @@ def _delete_branch(bare: Path, branch: str) -> None:
 def _local_runs(
     repos: dict[str, tuple[Path, str]], workdir: Path, profile: dict[str, Any] | None
 ) -> dict[str, dict[str, float]]:
+    from bot.cli.session import session_opener
     from bot.cli.targets import parse_env_repo
     from bot.core.names import promote_branch
     from bot.core.policy import load_policy
@@ -197,8 +198,9 @@ def _local_runs(
     sizes: dict[str, list[int]] = {name: [] for name in repos}
     for run in range(RUNS + 1):  # the first round warms imports and the page cache
         for name, (bare, model) in repos.items():
-            options = PromoteOptions(
-                ENVIRONMENT, parse_env_repo(bare.as_uri()), workdir=workdir, policy_source="bench"
+            options = PromoteOptions(ENVIRONMENT, policy_source="bench", local=True)
+            opener = session_opener(
+                parse_env_repo(bare.as_uri()), base=None, token=None, workdir=workdir
             )
             evidence = _evidence(model)
             _delete_branch(bare, promote_branch(ENVIRONMENT, model))
@@ -206,7 +208,7 @@ def _local_runs(
             timings: dict[str, list[float]] = defaultdict(list)
             with _measure_clones(found), _git_timings(timings):
                 started = time.perf_counter()
-                result = promote(evidence, policy, options)
+                result = promote(evidence, policy, options, opener)
                 elapsed = time.perf_counter() - started
             if result.outcome != "created":
                 raise RuntimeError(f"{name}: expected a created promotion, got {result}")
@@ -224,6 +226,7 @@ def _local_runs(
 
 def _api_budget(big: Path, model: str, workdir: Path) -> tuple[int, int, list[str], list[str]]:
     """Requests of a first promotion and of a no-op rerun against the fake GitHub."""
+    from bot.cli.session import session_opener
     from bot.core.policy import load_policy
     from bot.core.target import EnvRepoTarget
     from bot.flows.promote import PromoteOptions, promote
@@ -244,18 +247,18 @@ def _api_budget(big: Path, model: str, workdir: Path) -> tuple[int, int, list[st
         subprocess.run(
             ["git", f"--git-dir={served}", "update-ref", "refs/heads/main", tip], check=True
         )
-        options = PromoteOptions(
-            ENVIRONMENT,
+        options = PromoteOptions(ENVIRONMENT, policy_source="bench", env_repo="acme/env")
+        opener = session_opener(
             EnvRepoTarget("github", "acme/env", fake.api_url),
+            base=None,
             token=TOKEN,
             workdir=workdir,
-            policy_source="bench",
         )
         counts: list[int] = []
         calls: list[list[str]] = []
         for expected in ("created", "unchanged"):
             fake.reset_requests()
-            result = promote(_evidence(model), policy, options)
+            result = promote(_evidence(model), policy, options, opener)
             if result.outcome != expected:
                 raise RuntimeError(f"fake GitHub: expected {expected}, got {result}")
             counts.append(fake.request_count())

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from bot.cli.session import session_opener
 from bot.core.evidence import Evidence
 from bot.core.policy import Policy, load_policy
 from bot.core.target import EnvRepoTarget
@@ -154,14 +155,13 @@ def run_promote(
 ) -> PromoteResult:
     """The real `bot.flows.promote.promote` (gates, render, commit, push, PR)."""
     options = PromoteOptions(
-        environment=environment,
-        target=target,
-        token=None if target.is_local else token,
-        policy_source=str(DEFAULT_POLICY_PATH),
-        workdir=workdir,
+        environment=environment, policy_source=str(DEFAULT_POLICY_PATH), local=target.is_local
+    )
+    opener = session_opener(
+        target, base=None, token=None if target.is_local else token, workdir=workdir
     )
     result = promote(
-        evidence(model, version, champion=champion), policy or default_policy(), options
+        evidence(model, version, champion=champion), policy or default_policy(), options, opener
     )
     assert result.outcome in ("created", "updated"), (result.outcome, result.reason)
     return result

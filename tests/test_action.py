@@ -31,7 +31,7 @@ from bot.cli.actionio import (
     with_input_names,
 )
 from bot.cli.outputs import format_outputs
-from bot.text.report import escape
+from bot.text.markdown import escape
 from tests import envfixtures, webhooks
 from tests.actionrunner import (
     REPO,

@@ -15,33 +15,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.github import CommentInfo, PullRequestInfo
-from bot.core.errors import ExternalError, InvalidInput
-from bot.core.target import EnvRepoTarget
-from bot.flows.chatops import (
+from bot.core.chatops import (
     REASON_LIMIT,
-    ChatOpsOptions,
-    Command,
     CommentEvent,
     Ignore,
     Promotion,
     Rejection,
     RollbackRequest,
     closed_pull_ignore,
-    error_line,
-    error_reply,
-    handle_event,
-    help_reply,
     load_event,
-    parse_commands,
     parse_event,
-    permission_allows,
     promotion_of,
-    refusal_reply,
     rollback_request,
     triage,
 )
-from bot.text.proposal import ProposalMeta
+from bot.core.commands import Command, parse_commands
+from bot.core.errors import ExternalError, InvalidInput
+from bot.core.marker import ProposalMeta
+from bot.core.permissions import permission_allows
+from bot.core.pulls import CommentInfo, PullRequestInfo
+from bot.flows.chatops import ChatOpsOptions, handle_event
+from bot.text.chatops import error_line, error_reply, help_reply, refusal_reply, rejection_reply
+from bot.text.markdown import escape
+from bot.text.redact import REDACTED
 from tests.webhooks import (
     ISSUE_COMMENT_CREATED,
     ISSUE_COMMENT_EDITED,
@@ -425,7 +421,7 @@ def test_rollback_request_rejections(
 ) -> None:
     found = rollback_request(Command("rollback", argument), promotion)
     assert isinstance(found, Rejection)
-    assert message in found.message
+    assert message in rejection_reply("alice", found)
 
 
 def test_the_reason_is_capped() -> None:
@@ -470,7 +466,7 @@ def test_error_reply_is_one_escaped_line_without_secrets() -> None:
     token = "ghs_secret123"
     text = error_reply("alice", f"boom {token}\nsecond `line` <b>@team</b>", (token,))
     first = text.split("\n\n")[0]
-    assert token not in text and "REDACTED" in first
+    assert token not in text and escape(REDACTED) in first
     assert "\\`line\\`" in first and "&lt;b&gt;" in first and "@\u200dteam" in first
     assert len(error_line("x" * 10_000)) <= 300
 
@@ -490,6 +486,7 @@ class StubForge:
 
     pull: PullRequestInfo = field(default_factory=pull)
     permission_of: str = "write"
+    web_root: str = "http://x/acme/env"
     config: bytes | None = None  # .model-bot.yaml on the default branch
     calls: list[tuple[str, Any]] = field(default_factory=list)
     fail_on: str | None = None
@@ -522,7 +519,7 @@ class StubForge:
         return [c for c in self.calls if c[0] in ("react", "comment")]
 
 
-OPTIONS = ChatOpsOptions(EnvRepoTarget("github", "acme/env", "http://x/api/v3"), token="t0k3n")
+OPTIONS = ChatOpsOptions("acme/env", secrets=("t0k3n",))
 
 
 def run(event: CommentEvent, forge: StubForge, rollback: Any = None):
@@ -532,8 +529,8 @@ def run(event: CommentEvent, forge: StubForge, rollback: Any = None):
     return handle_event(
         event,
         OPTIONS,
-        forge_factory=lambda settings: forge,  # type: ignore[arg-type,return-value]
-        rollback_function=rollback or no_rollback,
+        open_forge=lambda: forge,  # type: ignore[arg-type,return-value]
+        run_rollback=rollback or no_rollback,
     )
 
 
@@ -607,8 +604,8 @@ def test_help_needs_no_permission() -> None:
 def test_rollback_runs_with_the_promotion_details() -> None:
     seen: dict[str, Any] = {}
 
-    def fake_rollback(options: Any, **kwargs: Any) -> Any:
-        from bot.flows.rollback import RollbackResult
+    def fake_rollback(options: Any, policy: Any) -> Any:
+        from bot.core.rollback import RollbackResult
 
         seen["options"] = options
         return RollbackResult(
@@ -640,7 +637,7 @@ def test_rollback_runs_with_the_promotion_details() -> None:
         "main",
     )
     assert options.reason == "p99 `doubled`" and options.requested_by == "alice"
-    assert options.token == "t0k3n"
+    assert "(http://x/acme/env/issues/5#issuecomment-99)" in options.evidence_markdown
     reply = outcome.reply or ""
     assert "[#9](http://x/acme/env/pull/9)" in reply and "from `7` to `6`" in reply
     assert "Reason: p99 \\`doubled\\`" in reply
@@ -654,7 +651,7 @@ def test_a_failed_rollback_is_answered_and_returned() -> None:
     forge = StubForge()
     outcome = run(EVENT, forge, failing)
     assert outcome.status == "failed" and isinstance(outcome.error, ExternalError)
-    assert "t0k3n" not in (outcome.reply or "") and "REDACTED" in (outcome.reply or "")
+    assert "t0k3n" not in (outcome.reply or "") and escape(REDACTED) in (outcome.reply or "")
     assert forge.calls[-1] == ("react", "confused")
 
 
@@ -675,8 +672,16 @@ def test_github_failing_while_reacting_still_fails_cleanly() -> None:
     assert ("react", "confused") in forge.calls
 
 
-def test_no_token_is_a_usage_error_once_there_is_a_command() -> None:
-    options = replace(OPTIONS, token=None)
-    assert handle_event(replace(EVENT, body="hi"), options).status == "ignored"
+def test_the_forge_is_opened_only_once_there_is_a_command() -> None:
+    def no_token() -> Any:
+        raise InvalidInput.one("GITHUB_TOKEN", "", "not set")
+
+    def no_rollback(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("rollback must not run")
+
+    ignored = handle_event(
+        replace(EVENT, body="hi"), OPTIONS, open_forge=no_token, run_rollback=no_rollback
+    )
+    assert ignored.status == "ignored"
     with pytest.raises(InvalidInput, match="GITHUB_TOKEN"):
-        handle_event(EVENT, options)
+        handle_event(EVENT, OPTIONS, open_forge=no_token, run_rollback=no_rollback)

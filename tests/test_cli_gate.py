@@ -470,8 +470,7 @@ def test_policy_check_ok() -> None:
     result = run("policy", "check", *paths)
     assert result.exit_code == 0, result
     assert result.stdout.splitlines() == [
-        f"{p}: ok ({len(load_policy(p).gates)} gates)"
-        for p in paths
+        f"{p}: ok ({len(load_policy(p).gates)} gates)" for p in paths
     ]
 
 

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, currently_in_test_context, event, example, g
 from hypothesis import strategies as st
 from ruamel.yaml import YAML  # YAML 1.2
 
-from bot.adapters.git import parse_trailers
 from bot.core.manifests import validate_manifest
+from bot.core.trailers import parse_trailers
 from tests.gitrepos import git, make_bare_repo, seed_env_repo
 from tests.test_cli_gate import Result, run
 

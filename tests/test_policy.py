@@ -7,12 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import InvalidInput
-from bot.core.policy import (
-    Policy,
-    duration_seconds,
-    load_policy,
-    policy_json_schema,
-)
+from bot.core.policy import Policy, duration_seconds, load_policy, policy_json_schema
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "policies").glob("*.yaml"))

@@ -9,18 +9,13 @@ import pytest
 
 from bot.core.evidence import Evidence, load_evidence
 from bot.core.gate import evaluate
+from bot.core.marker import ProposalMeta, read_marker
+from bot.core.plan import rollout_plan
 from bot.core.policy import Policy, load_policy
 from bot.core.queries import QueryContext
-from bot.text.proposal import (
-    GITHUB_BODY_LIMIT,
-    ProposalMeta,
-    commit_message,
-    promotion_report,
-    pull_request_body,
-    read_marker,
-    unified_diff,
-)
-from bot.text.report import ZWJ
+from bot.text.diff import unified_diff
+from bot.text.markdown import ZWJ
+from bot.text.proposal import GITHUB_BODY_LIMIT, promotion_report, pull_request_body
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = load_policy(REPO / "policies" / "default.yaml")
@@ -33,7 +28,8 @@ ALLOWED_TAGS = {"<details>", "<summary>", "</summary>", "</details>"}
 
 def report_for(evidence: Evidence, policy: Policy = DEFAULT) -> str:
     decision = evaluate(policy, evidence, "production", policy_source="policies/default.yaml")
-    return promotion_report(evidence, decision, policy, CONTEXT, "6", CHANGED)
+    plan = rollout_plan(policy.for_environment("production"), CONTEXT)
+    return promotion_report(evidence, decision, plan, META, CHANGED)
 
 
 def example(**changes: object) -> Evidence:
@@ -234,25 +230,6 @@ def test_long_gate_table_is_cut_between_rows() -> None:
 
 
 # --- commit message and diff ----------------------------------------------------------------------
-
-
-def test_commit_message_trailers() -> None:
-    subject, trailers = commit_message(
-        "Promote fraud-detector 7 to production",
-        META,
-        {"MLflow-Run": "abc123", "Code-Commit": None},
-    )
-    assert subject == "Promote fraud-detector 7 to production"
-    assert trailers == {
-        "Model": "fraud-detector",
-        "Model-Version": "7",
-        "Previous-Version": "6",
-        "Environment": "production",
-        "Action": "promote",
-        "MLflow-Run": "abc123",
-    }
-    first = ProposalMeta("promote", "m", "staging", "1", None)
-    assert commit_message("s", first, {})[1]["Previous-Version"] == "none"
 
 
 def test_unified_diff_modify_create_delete_and_skip() -> None:

@@ -15,19 +15,16 @@ from hypothesis import strategies as st
 from bot.core.evidence import Evidence, load_evidence
 from bot.core.gate import Decision, evaluate
 from bot.core.policy import Policy, load_policy
+from bot.core.untrusted import printable
+from bot.text.markdown import ZWJ, code, escape, link
 from bot.text.report import (
-    ZWJ,
-    code,
     decision_json,
     decision_section,
     decision_text,
-    escape,
     gate_report_markdown,
     gate_table,
     lineage_section,
-    link,
     params_section,
-    printable,
     significance_section,
     title_section,
 )

@@ -9,22 +9,24 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.adapters.git import CommitInfo
-from bot.adapters.github import PullRequestInfo
 from bot.core.analysis import Measurement, Point, Verdict
-from bot.flows.analyze import Canary, evidence_markdown, number_text, verdict_text
-from bot.flows.rollback import (
+from bot.core.canary import Canary
+from bot.core.commits import CommitInfo
+from bot.core.deployment import introducing_commit
+from bot.core.marker import ProposalMeta, read_marker
+from bot.core.pulls import PullRequestInfo
+from bot.core.rollback_window import check_rollback_window
+from bot.core.trailers import trailer_value
+from bot.text.analysis import evidence_markdown, number_text, verdict_text
+from bot.text.diff import unified_diff
+from bot.text.proposal import GITHUB_BODY_LIMIT
+from bot.text.rollback import (
     backlink_comment,
-    check_rollback_window,
     emergency_note,
-    folder_diff,
     followup_comment,
-    introducing_commit,
     rollback_body,
     rollback_title,
-    trailer_reason,
 )
-from bot.text.proposal import GITHUB_BODY_LIMIT, ProposalMeta, read_marker
 
 HOSTILE = (
     "@everyone <img src=x onerror=alert(1)> <!-- hidden --> [click](javascript:alert(1)) "
@@ -141,9 +143,9 @@ def test_title_comments_and_trailer() -> None:
     assert comment.startswith("model-bot: the rollback was requested again by @\u200dbob.")
     assert_inert(comment)
     assert comment.endswith("### Evidence\n")
-    reason = trailer_reason(HOSTILE * 3)
+    reason = trailer_value(HOSTILE * 3)
     assert "\n" not in reason and "\x1b" not in reason and len(reason) <= 200
-    assert trailer_reason(" \t") == "no reason given"
+    assert trailer_value(" \t") == ""
 
 
 # --------------------------------------------------------------------------- emergency path
@@ -246,15 +248,29 @@ def test_introducing_commit_through_an_updated_pr_branch() -> None:
     assert introducing_commit(history, "M", "P") == "M"
 
 
-def test_folder_diff_shows_changes_additions_and_deletions() -> None:
+def test_a_folder_diff_shows_changes_additions_and_deletions() -> None:
+    """A rollback's diff is two folder snapshots: files missing on one side come or go."""
     before = {"f/values.yaml": b"v: 2\n", "f/gone.yaml": b"x\n"}
     after = {"f/values.yaml": b"v: 1\n", "f/new.yaml": b"y\n"}
-    text = folder_diff(before, after)
+    text = unified_diff(before, after)
     assert "--- a/f/values.yaml\n+++ b/f/values.yaml\n" in text
     assert "-v: 2\n+v: 1\n" in text
     assert "--- a/f/gone.yaml\n+++ /dev/null\n" in text
     assert "--- /dev/null\n+++ b/f/new.yaml\n" in text
-    assert folder_diff(before, before) == ""
+    assert unified_diff(before, before) == ""
+
+
+def test_a_folder_diff_of_a_last_line_without_newline_keeps_lines_apart() -> None:
+    """The rollback diff once printed `-b+c` on one line for `a\\nb` -> `a\\nc` (no final
+    newline) and split lines at `\\r` and form feeds, which git treats as content."""
+    text = unified_diff({"f/v.yaml": b"a\nb"}, {"f/v.yaml": b"a\nc"})
+    assert text == (
+        "--- a/f/v.yaml\n+++ b/f/v.yaml\n@@ -1,2 +1,2 @@\n a\n"
+        "-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n"
+    )
+    assert unified_diff({"f": b"x\ry\fz\n"}, {"f": b"x\ry\fw\n"}) == (
+        "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-x\ry\fz\n+x\ry\fw\n"
+    )
 
 
 # --------------------------------------------------------------------------- evidence
@@ -357,7 +373,8 @@ def test_verdict_text_for_the_terminal() -> None:
 
 
 def test_result_json_is_strict_json() -> None:
-    from bot.flows.analyze import AnalyzeResult, result_json
+    from bot.core.canary import AnalyzeResult
+    from bot.text.analysis import result_json
 
     result = AnalyzeResult(
         CANARY,

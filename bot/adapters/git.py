@@ -38,19 +38,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Literal, cast
+from typing import BinaryIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from git import Git
 from git.exc import GitCommandNotFound
 
+from bot.core.commits import CommitInfo, CommitRequest, PushResult
 from bot.core.errors import ExternalError, InvalidInput
 from bot.core.names import check_relative_path
+from bot.core.trailers import format_commit_message, parse_trailers
+from bot.ports import BranchSnapshot
+from bot.text.redact import REDACTED, redact, redact_url
 
 BOT_BRANCH_PREFIX = "model-bot/"
 
-_TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
-_TRAILER_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*?)[ \t]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _HTTP_STATUS = re.compile(r"returned error: (\d{3})")
@@ -87,96 +89,7 @@ _SAFE_CONFIG: tuple[tuple[str, str], ...] = (
 # --------------------------------------------------------------------------- values
 
 
-@dataclass(frozen=True)
-class CommitInfo:
-    sha: str
-    message: str
-    trailers: dict[str, str]
-    parents: tuple[str, ...]
-    authored_at: datetime
-
-    @property
-    def subject(self) -> str:
-        return self.message.split("\n", 1)[0]
-
-
-PushStatus = Literal["ok", "rejected-stale", "rejected-other"]
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """What became of a push. `sha` is the branch's new remote sha when `ok`."""
-
-    status: PushStatus
-    branch: str
-    sha: str | None
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
 # --------------------------------------------------------------------------- pure helpers
-
-
-def parse_trailers(message: str) -> dict[str, str]:
-    """The trailers of a commit message, as `git interpret-trailers --parse` finds them.
-
-    Trailers are the last paragraph of the message, when it is not the subject and every
-    line in it is a `Key: value` line (or a continuation line starting with whitespace, or
-    git's own `(cherry picked from commit ...)`). A repeated key keeps its last value.
-    """
-    lines = message.replace("\r\n", "\n").rstrip("\n").split("\n")
-    end = len(lines)
-    while end and not lines[end - 1].strip():
-        end -= 1
-    start = end
-    while start and lines[start - 1].strip():
-        start -= 1
-    if start == 0:  # the only paragraph is the subject
-        return {}
-    trailers: dict[str, str] = {}
-    last: str | None = None
-    for line in lines[start:end]:
-        if line[:1] in (" ", "\t") and last is not None:
-            trailers[last] = f"{trailers[last]} {line.strip()}".strip()
-            continue
-        if line.startswith("(cherry picked from commit "):
-            continue
-        match = _TRAILER_LINE.match(line)
-        if not match:
-            return {}
-        last = match.group(1)
-        trailers.pop(last, None)  # keep insertion order of the last occurrence
-        trailers[last] = match.group(2)
-    return trailers
-
-
-def format_commit_message(subject: str, body: str, trailers: Mapping[str, str]) -> str:
-    """`subject`, a blank line, `body`, a blank line and one `Key: value` line per trailer.
-
-    Raises ValueError for a multi-line subject, a bad trailer key or a value that is not
-    one line: those would change what `parse_trailers` reads back.
-    """
-    subject = subject.strip()
-    if not subject or "\n" in subject or "\r" in subject:
-        raise ValueError(f"bad commit subject {subject!r}: use one non-empty line")
-    parts = [subject]
-    body = body.strip("\n").rstrip()
-    if body:
-        parts.append(body)
-    lines = []
-    for key, value in trailers.items():
-        if not _TRAILER_KEY.match(key):
-            raise ValueError(f"bad trailer key {key!r}: use letters, digits and '-'")
-        value = value.strip()
-        if not value or _CONTROL.search(value):
-            raise ValueError(f"bad value for trailer {key}: {value!r}: use one non-empty line")
-        lines.append(f"{key}: {value}")
-    if lines:
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts) + "\n"
 
 
 def _under(path: str, roots: Sequence[str]) -> bool:
@@ -203,7 +116,7 @@ class GitAuth:
         self._secrets = (token, basic, base64.b64encode(token.encode()).decode())
 
     def __repr__(self) -> str:
-        return "GitAuth(token=***)"
+        return f"GitAuth(token={REDACTED})"
 
     def config(self, url: str) -> list[tuple[str, str]]:
         """Config entries for `url`: the header (http and https only) and no credential helper."""
@@ -214,9 +127,7 @@ class GitAuth:
         return [("credential.helper", ""), (f"http.{origin}.extraHeader", self._header)]
 
     def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
 
 def _config_env(entries: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -263,13 +174,6 @@ def _repo_env(path: Path) -> dict[str, str]:
     }
 
 
-def _redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
-
-
 def _normalise_url(url: str, field_name: str) -> str:
     """A URL git can partial-clone from: local paths become `file://` URLs.
 
@@ -283,7 +187,7 @@ def _normalise_url(url: str, field_name: str) -> str:
             raise InvalidInput.one(
                 field_name,
                 "",
-                f"{_redact_url(url)}: do not put a token in the URL; pass it as the token",
+                f"{redact_url(url)}: do not put a token in the URL; pass it as the token",
             )
         return url
     if re.match(r"^[A-Za-z0-9._-]+@[^/:]+:", url):  # scp-like ssh: git@host:org/repo
@@ -322,7 +226,7 @@ class EnvRepo:
     ) -> None:
         self.path = path
         self.url = url
-        self.base = base
+        self._base = base
         self._auth = auth
         self._owned = owned
         self._git = Git(str(path))
@@ -374,6 +278,10 @@ class EnvRepo:
             shutil.rmtree(owned, ignore_errors=True)
             raise
 
+    @property
+    def base(self) -> str:
+        return self._base
+
     def close(self) -> None:
         self._git.clear_cache()
         shutil.rmtree(self._owned, ignore_errors=True)
@@ -390,7 +298,7 @@ class EnvRepo:
         self.close()
 
     def __repr__(self) -> str:
-        return f"EnvRepo({_redact_url(self.url)!r}, base={self.base!r}, path={str(self.path)!r})"
+        return f"EnvRepo({redact_url(self.url)!r}, base={self.base!r}, path={str(self.path)!r})"
 
     # ---------------------------------------------------------------- files
 
@@ -851,7 +759,7 @@ class EnvRepo:
             self._run_ok("revert", "--quit")
 
     def _where(self) -> str:
-        return _redact_url(self.url)
+        return redact_url(self.url)
 
     def _scrub(self, text: str) -> str:
         return self._auth.scrub(text) if self._auth is not None else text
@@ -1026,3 +934,41 @@ def init_repo_from_folder(
     git.execute(["git", "add", "--all"])
     git.execute(["git", "commit", "--quiet", "--no-verify", "-m", message])
     return True
+
+
+class GitPublisher:
+    """The `Publisher` port over a working clone: the change is committed locally on the
+    branch (reset to the base) and pushed with `--force-with-lease`, which makes the push a
+    compare-and-swap on the remote branch head."""
+
+    def __init__(self, repo: EnvRepo) -> None:
+        self._repo = repo
+
+    def remote_head(self, branch: str) -> str | None:
+        return self._repo.remote_branch_sha(branch)
+
+    def snapshot(self, branch: str, paths: Sequence[str]) -> BranchSnapshot | None:
+        sha = self._repo.fetch_branch(branch)
+        if sha is None:
+            return None
+        ref = f"origin/{branch}"
+        tip = self._repo.log([], ref=ref, max_count=1)
+        return BranchSnapshot(
+            sha=sha,
+            files=self._repo.tree_of(ref, paths),
+            trailers=tip[0].trailers if tip else {},
+        )
+
+    def publish(self, request: CommitRequest, expected_head: str | None) -> PushResult | None:
+        repo = self._repo
+        repo.start_branch(request.branch, f"origin/{request.base}")
+        for path, data in request.files.items():
+            if data is None:
+                repo.delete(path)
+            else:
+                repo.write(path, data)
+        message = f"{request.subject}\n\n{request.body}" if request.body else request.subject
+        sha = repo.commit(message, request.trailers, request.author, list(request.files))
+        if sha is None:
+            return None
+        return repo.push(request.branch, expected_remote_sha=expected_head)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.errors import ExternalError, InvalidInput
+from bot.core.pulls import CommentInfo, PullRequestInfo
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
@@ -61,26 +62,11 @@ class ForgeSettings:
         )
 
 
-@dataclass(frozen=True)
-class PullRequestInfo:
-    number: int
-    url: str
-    state: str
-    title: str
-    body: str
-    head_ref: str
-    head_sha: str
-    base_ref: str
-    merged: bool
-    merge_commit_sha: str | None
-    labels: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CommentInfo:
-    id: int
-    body: str
-    user: str
+def html_root(api_url: str) -> str:
+    """Where a forge's web pages live, from its API URL (github.com or GHES)."""
+    if api_url.rstrip("/") == GITHUB_API:
+        return "https://github.com"
+    return api_url.rstrip("/").removesuffix("/api/v3")
 
 
 def _pull_info(pull: PullRequest) -> PullRequestInfo:
@@ -221,6 +207,11 @@ class Forge:
         return ExternalError(f"GitHub answered {status} while trying to {what} in {repo}: {detail}")
 
     # -- repository -------------------------------------------------------------------------
+    @property
+    def web_root(self) -> str:
+        """The repository's web pages, from the API URL (github.com or GHES)."""
+        return f"{html_root(self.settings.api_url)}/{self.settings.repo}"
+
     def clone_url(self) -> str:
         return self._call("read the repository", lambda: self._repo.clone_url)
 

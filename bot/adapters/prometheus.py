@@ -27,6 +27,7 @@ from urllib3.util.retry import Retry
 from bot.core.analysis import QueryResult, RangeQuery, Sample, Series
 from bot.core.errors import UsageError
 from bot.core.expressions import format_number
+from bot.text.redact import redact
 
 TOKEN_ENV = "PROMETHEUS_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 USERNAME_ENV = "PROMETHEUS_USERNAME"
@@ -290,7 +291,7 @@ def _one(settings: PrometheusSettings, request: RangeQuery) -> QueryResult:
         error = f"the answer from {where} is not a Prometheus API response (check the URL)"
     except Exception as unexpected:  # noqa: BLE001 - a fetch never raises; the type is enough
         error = f"error talking to Prometheus at {where}: {type(unexpected).__name__}"
-    return QueryResult(request.query, (), _redact(error, settings.secrets()), link)
+    return QueryResult(request.query, (), redact(error, settings.secrets()), link)
 
 
 def fetch_ranges(
@@ -354,3 +355,13 @@ __all__ = [
     "graph_url",
     "parse_header",
 ]
+
+
+class PrometheusSource:
+    """The `MetricSource` port over one Prometheus server."""
+
+    def __init__(self, settings: PrometheusSettings) -> None:
+        self.settings = settings
+
+    def fetch_ranges(self, queries: Mapping[str, RangeQuery]) -> dict[str, QueryResult]:
+        return fetch_ranges(self.settings, queries)

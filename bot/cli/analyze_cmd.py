@@ -12,7 +12,7 @@ from bot.cli.common import append_summary, github_options, github_token, write_o
 from bot.core.errors import EXIT_INCONCLUSIVE, EXIT_NO, InvalidInput
 
 if TYPE_CHECKING:
-    from bot.flows.analyze import AnalyzeResult
+    from bot.core.canary import AnalyzeResult
 
 # Read by bot.adapters.prometheus.PrometheusSettings.from_env; only these reach the analysis.
 PROMETHEUS_CREDENTIALS = ("PROMETHEUS_TOKEN", "PROMETHEUS_USERNAME", "PROMETHEUS_PASSWORD")
@@ -128,12 +128,17 @@ def analyze(
     """
     import os
 
+    from bot.adapters.prometheus import PrometheusSettings, PrometheusSource
+    from bot.cli.session import session_opener
     from bot.cli.targets import parse_env_repo
     from bot.core.analysis import Verdict
+    from bot.core.canary import Canary
     from bot.core.names import require_environment, require_model
     from bot.core.policy import load_policy
-    from bot.flows.analyze import AnalyzeOptions, Canary, result_json, verdict_text
+    from bot.flows.analyze import AnalyzeOptions
     from bot.flows.analyze import analyze as run_analyze
+    from bot.flows.rollback import rollback_in_session
+    from bot.text.analysis import result_json, verdict_text
 
     require_model(model)
     require_environment(environment)
@@ -143,26 +148,41 @@ def analyze(
     options = AnalyzeOptions(
         model=model,
         environment=environment,
-        target=target,
         base=base,
         prometheus_url=prometheus_url or None,
-        prometheus_headers=prometheus_headers,
-        prometheus_ca=str(prometheus_ca) if prometheus_ca else None,
-        prometheus_insecure=prometheus_insecure,
-        prometheus_timeout=prometheus_timeout,
         no_revert=no_revert,
         auto_merge=auto_merge,
         dry_run=dry_run,
-        token=github_token(),
         now=now,
-        environ={k: os.environ[k] for k in PROMETHEUS_CREDENTIALS if k in os.environ},
     )
+    environ = {k: os.environ[k] for k in PROMETHEUS_CREDENTIALS if k in os.environ}
+
+    def metric_source(url: str) -> PrometheusSource:
+        return PrometheusSource(
+            PrometheusSettings.from_env(
+                url,
+                environ,
+                headers=prometheus_headers,
+                ca_bundle=str(prometheus_ca) if prometheus_ca else None,
+                verify_tls=not prometheus_insecure,
+                timeout=prometheus_timeout,
+            )
+        )
 
     def show(canary: Canary, verdict: Verdict) -> None:
         if output_format == "text":
             click.echo(verdict_text(verdict, canary), nl=False)
 
-    result = run_analyze(policy, options, on_verdict=show)
+    result = run_analyze(
+        policy,
+        options,
+        session_opener(target, base=base, token=github_token()),
+        metric_source,
+        lambda session, rollback, policy, deployment: rollback_in_session(
+            session, rollback, policy=policy, deployment=deployment
+        ),
+        on_verdict=show,
+    )
 
     pr = result.pull_request
     if output_format == "json":

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from bot.cli.common import github_token, write_outputs
+from bot.core.permissions import REQUIRED_ROLES
 
-_LEVELS = ("read", "triage", "write", "maintain", "admin")
+_LEVELS = REQUIRED_ROLES
 
 
 @click.command("chatops")
@@ -71,10 +72,16 @@ def chatops(
     answered with a reply and a 😕 reaction and exits 0. A failed rollback is answered the same
     way and exits with its error's code.
     """
+    from bot.cli.session import github_forge, session_opener
     from bot.cli.targets import parse_env_repo
+    from bot.core.chatops import load_event
     from bot.core.errors import InvalidInput
+    from bot.core.policy import Policy
+    from bot.core.rollback import RollbackOptions, RollbackResult
     from bot.core.target import EnvRepoTarget, api_url_for_host
-    from bot.flows.chatops import ChatOpsOptions, handle_event, load_event
+    from bot.flows.chatops import ChatOpsOptions, handle_event
+    from bot.flows.rollback import rollback
+    from bot.ports import Forge
 
     event = load_event(_read_event(event_path), str(event_path))
     if env_repo:
@@ -99,13 +106,28 @@ def chatops(
         from bot.core.policy import load_policy
 
         policy = load_policy(policy_path)
+    token = github_token()
     options = ChatOpsOptions(
-        target=target,
-        token=github_token(),
+        repository=target.repo,
+        secrets=(token,) if token else (),
         bot_login=bot_login,
         min_permission=min_permission.lower() if min_permission else None,
     )
-    outcome = handle_event(event, options, policy=policy)
+
+    def open_forge() -> Forge:
+        if not token:
+            raise InvalidInput.one(
+                "GITHUB_TOKEN", "", "not set: chatops needs a token to read, react and reply"
+            )
+        return github_forge(target.repo, token, target.api_url)
+
+    def run_rollback(request: RollbackOptions, policy: Policy | None) -> RollbackResult:
+        opener = session_opener(target, base=request.base, token=token)
+        return rollback(request, opener, policy=policy)
+
+    outcome = handle_event(
+        event, options, open_forge=open_forge, run_rollback=run_rollback, policy=policy
+    )
 
     click.echo(f"chatops: {outcome.status}: {outcome.message}")
     result = outcome.result

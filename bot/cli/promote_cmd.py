@@ -15,7 +15,7 @@ from bot.cli.common import (
     load_policy_and_evidence,
     write_outputs,
 )
-from bot.core.errors import EXIT_NO, ExternalError
+from bot.core.errors import EXIT_NO
 
 
 @click.command("promote")
@@ -68,9 +68,10 @@ def promote(
     report in its body and commits it at reports/<model>/<version>.md. A failed gate opens
     nothing and exits 1. Outcome: created | updated | unchanged | blocked.
     """
-    from bot.cli.targets import parse_env_repo
+    from bot.cli.session import forge_opener, session_opener
+    from bot.cli.targets import parse_env_repo, parse_notify_target
     from bot.core.names import require_environment
-    from bot.flows.promote import PromoteOptions, notify_decision, parse_notify_target
+    from bot.flows.promote import PromoteOptions
     from bot.flows.promote import promote as run_promote
     from bot.text.report import decision_text, gate_report_markdown
 
@@ -89,28 +90,32 @@ def promote(
     notify_target = parse_notify_target(notify, token) if notify else None
     options = PromoteOptions(
         environment=environment,
-        target=target,
-        base=base,
         dry_run=dry_run,
         no_pr=no_pr,
-        token=token,
         image=image,
         policy_source=str(policy_path),
+        local=target.is_local,
+        env_repo=None if target.is_local else target.repo,
+        notify=notify_target,
     )
-    result = run_promote(evidence, policy, options)
+    result = run_promote(
+        evidence,
+        policy,
+        options,
+        session_opener(target, base=base, token=token),
+        forge_for=forge_opener(token, github_api_url or target.api_url),
+    )
 
     click.echo(decision_text(result.decision), nl=False)
     if result.outcome == "blocked":
         report = gate_report_markdown(evidence, result.decision)
         append_summary(summary_file, report)
         write_outputs({"decision": "fail", "outcome": "blocked"})
-        click.echo("outcome: blocked (the gates failed: nothing was opened)")
-        if notify_target is not None and token and not dry_run:
-            try:
-                notify_decision(notify_target, report, token, github_api_url)
-                click.echo(f"notified: {notify_target}")
-            except ExternalError as error:  # the answer is still no: say so, keep exit 1
-                click.echo(f"warning: could not notify {notify_target}: {error}", err=True)
+        click.echo(f"outcome: blocked ({result.reason})")
+        if result.notified:
+            click.echo(f"notified: {result.notified}")
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
         ctx.exit(EXIT_NO)
 
     pr = result.pull_request

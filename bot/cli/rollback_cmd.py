@@ -61,10 +61,11 @@ def rollback(
     updates) the revert PR on model-bot/rollback/<env>/<model>; a local --env-repo gets the
     branch pushed instead. Outcome: created | updated | unchanged.
     """
+    from bot.cli.session import session_opener
     from bot.cli.targets import parse_env_repo
     from bot.core.names import require_environment, require_model, require_version
     from bot.core.policy import load_policy
-    from bot.flows.rollback import RollbackOptions
+    from bot.core.rollback import RollbackOptions
     from bot.flows.rollback import rollback as run_rollback
 
     require_model(model)
@@ -76,15 +77,14 @@ def rollback(
     options = RollbackOptions(
         model=model,
         environment=environment,
-        target=target,
         base=base,
         to_version=to_version,
         reason=reason,
         dry_run=dry_run,
-        token=github_token(),
         auto_merge=auto_merge,
     )
-    result = run_rollback(options, policy=policy)
+    opener = session_opener(target, base=base, token=github_token())
+    result = run_rollback(options, opener, policy=policy)
 
     echo_proposal(
         result,

@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.core.errors import InvalidInput
-from bot.core.target import OWNER_NAME, EnvRepoTarget, api_url_for_host
+from bot.core.target import OWNER_NAME, EnvRepoTarget, NotifyTarget, api_url_for_host
 
 _FIELD = "--env-repo"
 
@@ -53,3 +53,16 @@ def parse_env_repo(text: str, api_url: str | None = None, cwd: Path | None = Non
     raise InvalidInput.one(
         _FIELD, "", f"{value!r} is neither an existing path nor OWNER/NAME nor an https URL"
     )
+
+
+def parse_notify_target(text: str, token: str | None) -> NotifyTarget:
+    """Check `--notify` before anything runs, so a typo never hides the gate's answer."""
+    repo, _, number = text.strip().partition("#")
+    owner, _, name = repo.partition("/")
+    if not number.isdigit() or int(number) < 1 or not owner or not name or "/" in name:
+        raise InvalidInput.one("--notify", "", f"expected OWNER/REPO#NUMBER, got {text!r}")
+    if not token:
+        raise InvalidInput.one(
+            "--notify", "", "needs GITHUB_TOKEN (issues or pull-requests write access) to comment"
+        )
+    return NotifyTarget(repo, int(number))

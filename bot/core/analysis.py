@@ -14,7 +14,8 @@ semantics (`utils/evaluate/evaluate.go`, `analysis/analysis.go`):
 * the verdict fails when any metric fails, else is inconclusive when any metric is, else
   passes. A policy without analysis metrics is inconclusive: there is nothing to judge.
 
-`run_analysis` is the one impure function: it asks `bot.adapters.prometheus` for the data.
+Nothing here fetches: `bot.flows.analyze` asks a metric source (the Prometheus adapter) for
+the planned range queries and passes the answers to `judge`.
 """
 
 from __future__ import annotations
@@ -23,14 +24,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from bot.core.expressions import Comparison, format_condition, format_number, result_index
-from bot.core.policy import Analysis, AnalysisMetric, Policy, duration_seconds
+from bot.core.policy import Analysis, AnalysisMetric, duration_seconds
 from bot.core.queries import QueryContext, effective_query
-
-if TYPE_CHECKING:
-    from bot.adapters.prometheus import PrometheusSettings
 
 Phase = Literal["pass", "fail", "inconclusive"]
 Outcome = Literal["pass", "fail", "error"]
@@ -207,12 +205,11 @@ class Schedule:
 
 
 def schedule(analysis: Analysis, metric: AnalysisMetric) -> Schedule:
+    settings = analysis.settings(metric)
     return Schedule(
-        interval=duration_seconds(metric.interval or analysis.interval),
-        count=metric.count if metric.count is not None else analysis.count,
-        failure_limit=(
-            metric.failure_limit if metric.failure_limit is not None else analysis.failure_limit
-        ),
+        interval=duration_seconds(settings.interval),
+        count=settings.count,
+        failure_limit=settings.failure_limit,
     )
 
 
@@ -419,26 +416,6 @@ def _summary(measurements: Sequence[Measurement]) -> str:
     return f"analysis {word}: {culprits}"
 
 
-# --- the impure edge -------------------------------------------------------------------------
-
-
-def run_analysis(
-    policy: Policy, context: QueryContext, settings: PrometheusSettings, now: datetime
-) -> Verdict:
-    """Query Prometheus for the policy's metrics (environment override applied) and judge.
-
-    Never raises for Prometheus trouble: an unreachable or failing Prometheus makes the
-    affected metrics, and so the verdict, inconclusive.
-    """
-    analysis = policy.for_environment(context.environment).analysis
-    queries = plan_queries(analysis, context, now)
-    if not queries:
-        return judge(analysis, {}, now)
-    from bot.adapters.prometheus import fetch_ranges  # the adapter; keeps this module import-light
-
-    return judge(analysis, fetch_ranges(settings, queries), now)
-
-
 __all__ = [
     "Measurement",
     "Point",
@@ -452,7 +429,6 @@ __all__ = [
     "judge_metric",
     "judge_point",
     "plan_queries",
-    "run_analysis",
     "schedule",
     "window",
 ]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.core.errors import InvalidInput
 from bot.core.loading import parse_yaml, validate_data
 from bot.core.names import check_dns_label, check_path_template, check_relative_path
+from bot.core.permissions import RequiredRole
 
 CONFIG_FILE = ".model-bot.yaml"
 
@@ -78,7 +79,7 @@ class EnvironmentConfig(Strict):
 
 
 class ChatOps(Strict):
-    permission: Literal["read", "triage", "write", "maintain", "admin"] = "write"
+    permission: RequiredRole = "write"
 
 
 class BotConfig(Strict):

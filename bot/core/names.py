@@ -7,6 +7,7 @@ naming the CLI field, for values that arrive as flags.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bot.core.errors import InvalidInput
 
@@ -86,3 +87,28 @@ def promote_branch(environment: str, model: str) -> str:
 
 def rollback_branch(environment: str, model: str) -> str:
     return f"model-bot/rollback/{environment}/{model}"
+
+
+def is_dns_label(value: str) -> bool:
+    try:
+        check_dns_label(value, "name")
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class BotBranch:
+    kind: str  # promote | rollback
+    environment: str
+    model: str
+
+
+def parse_bot_branch(branch: str) -> BotBranch | None:
+    """The bot branch `branch` names (`model-bot/<kind>/<environment>/<model>`), or None."""
+    parts = branch.split("/")
+    if len(parts) != 4 or parts[0] != "model-bot" or parts[1] not in ("promote", "rollback"):
+        return None
+    if not (is_dns_label(parts[2]) and is_dns_label(parts[3])):
+        return None
+    return BotBranch(parts[1], parts[2], parts[3])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from bot.core.errors import InvalidInput, Problem
 from bot.core.expressions import Comparison, ExpressionError, parse_condition, parse_gate
 from bot.core.loading import load_file
+from bot.core.queries import QueryContext, fill_query
 
 _DURATION = re.compile(r"^([1-9]\d{0,5})(s|m|h)\Z")
 _METRIC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
@@ -164,6 +166,16 @@ class AnalysisMetric(Strict):
         return parse_condition(self.success)
 
 
+@dataclass(frozen=True)
+class MetricSettings:
+    """A metric's measurement settings with the analysis defaults applied."""
+
+    interval: str
+    count: int
+    failure_limit: int
+    initial_delay: str | None
+
+
 class Analysis(Strict):
     interval: Duration = "1m"
     count: int = Field(default=5, ge=1, le=1000)
@@ -181,6 +193,18 @@ class Analysis(Strict):
                 f"metric names must be unique, {', '.join(dupes)} repeats (rename one)"
             )
         return metrics
+
+    def settings(self, metric: AnalysisMetric) -> MetricSettings:
+        """`metric`'s interval, count and failure limit, this analysis's where it sets none:
+        the one place the defaults are applied (manifest, PR text and judgement alike)."""
+        return MetricSettings(
+            interval=metric.interval or self.interval,
+            count=metric.count if metric.count is not None else self.count,
+            failure_limit=(
+                metric.failure_limit if metric.failure_limit is not None else self.failure_limit
+            ),
+            initial_delay=self.initial_delay,
+        )
 
 
 OnFail = Literal["block", "block_and_notify"]
@@ -256,8 +280,6 @@ def load_policy(path: Path) -> Policy:
 def policy_problems(policy: Policy, source: str) -> list[Problem]:
     """What a valid-looking policy still gets wrong: analysis queries whose templates do not
     render (a Jinja syntax error or an unknown variable)."""
-    from bot.core.queries import QueryContext, fill_query
-
     context = QueryContext(model="model", environment="environment", namespace="namespace")
     analyses = [("analysis", policy.analysis)] + [
         (f"environments.{name}.analysis", override.analysis)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.core.errors import InvalidInput
-from bot.core.policy import AnalysisMetric
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,17 @@ class QueryContext:
     model: str
     environment: str
     namespace: str
+
+
+class MetricQueries(Protocol):
+    """What `effective_query` reads of a policy's analysis metric."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def baseline_query(self) -> str | None: ...
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +66,7 @@ def fill_query(query: str, context: QueryContext, field: str = "analysis.metrics
         ) from None
 
 
-def effective_query(metric: AnalysisMetric, context: QueryContext) -> str:
+def effective_query(metric: MetricQueries, context: QueryContext) -> str:
     """The query as evaluated: with a baseline, the canary's value divided by the stable's."""
     field = f"analysis.metrics[{metric.name}]"
     query = fill_query(metric.query, context, f"{field}.query")

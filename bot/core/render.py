@@ -50,8 +50,9 @@ from bot.core.config import DEFAULT_CONFIG, BotConfig
 from bot.core.errors import InvalidInput, Problem
 from bot.core.expressions import argo_condition
 from bot.core.names import check_dns_label, check_version, fill_path
+from bot.core.plan import rollout_plan
 from bot.core.policy import Policy
-from bot.core.queries import QueryContext, effective_query
+from bot.core.queries import QueryContext
 from bot.core.resources import bundled_templates
 from bot.core.yamledit import (
     YamlValueError,
@@ -534,34 +535,24 @@ def analysis_template_name(model: str) -> str:
 
 def _context(r: _Resolved) -> dict[str, object]:
     rollout = r.policy.rollout
-    analysis = r.policy.analysis
-    enabled = bool(analysis.metrics)
-    last = len(rollout.steps) - 1
+    plan = rollout_plan(r.policy, QueryContext(r.model, r.environment, r.query_namespace))
+    enabled = bool(plan.metrics)
     steps = [
-        {
-            "weight": weight,
-            "pause": None if (i == last and weight == 100) else rollout.pause,
-            "analysis": enabled
-            and not (i == last and weight == 100)
-            and i + 1 >= rollout.analysis_from_step,
-        }
-        for i, weight in enumerate(rollout.steps)
+        {"weight": step.weight, "pause": step.pause, "analysis": step.analysis}
+        for step in plan.steps
     ]
-    query_context = QueryContext(r.model, r.environment, r.query_namespace)
     metrics = [
         {
             "name": metric.name,
-            "interval": metric.interval or analysis.interval,
-            "count": metric.count if metric.count is not None else analysis.count,
-            "failure_limit": (
-                metric.failure_limit if metric.failure_limit is not None else analysis.failure_limit
-            ),
-            "initial_delay": analysis.initial_delay,
+            "interval": metric.interval,
+            "count": metric.count,
+            "failure_limit": metric.failure_limit,
+            "initial_delay": metric.initial_delay,
             "success_condition": argo_condition(metric.condition),
             "address": r.prometheus_address,
-            "query": effective_query(metric, query_context),
+            "query": metric.query,
         }
-        for metric in analysis.metrics
+        for metric in plan.metrics
     ]
     labels = {
         "app.kubernetes.io/name": r.model,

@@ -31,3 +31,14 @@ def api_url_for_host(host: str) -> str:
     if host in ("github.com", "www.github.com"):
         return "https://api.github.com"
     return f"https://{host}/api/v3"
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """`--notify OWNER/REPO#N`: the issue or pull request to tell about a blocked decision."""
+
+    repo: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.repo}#{self.number}"

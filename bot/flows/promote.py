@@ -1,28 +1,28 @@
 """`model-bot promote`: gate, render, commit on the bot's branch, open or update the PR.
 
-The orchestration is here; every decision it makes is a pure function elsewhere (gate,
-render, proposal) and every side effect goes through an adapter (EnvRepo, Forge).
+Read (the model's folder, the config, the templates), decide (gate, render, the branch
+decision of `bot.core.converge`), write (publish the commit, open or update the PR). Every
+decision is a pure function in `bot.core`; every side effect goes through a port.
 """
 
 from __future__ import annotations
 
 import posixpath
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Literal
+from dataclasses import dataclass, replace
 
-from bot.adapters.git import EnvRepo, GitAuth
-from bot.adapters.github import Forge, ForgeSettings, PullRequestInfo
-from bot.core.config import CONFIG_FILE, DEFAULT_CONFIG, BotConfig, parse_config
-from bot.core.errors import ExternalError, InvalidInput, Problem
+from bot.core.commits import CommitRequest
+from bot.core.config import DEFAULT_CONFIG, BotConfig
+from bot.core.converge import Outcome
+from bot.core.errors import BotError, InvalidInput, Problem
 from bot.core.evidence import Evidence
 from bot.core.gate import Decision, evaluate
+from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import check_dns_label, check_version, fill_path, promote_branch
+from bot.core.plan import rollout_plan
 from bot.core.policy import Policy
+from bot.core.pulls import PullRequestInfo
 from bot.core.render import (
-    TEMPLATE_NAMES,
     RenderRequest,
     candidate_paths,
     model_dir,
@@ -30,32 +30,34 @@ from bot.core.render import (
     read_current_version,
     render_change,
 )
-from bot.core.target import EnvRepoTarget
-from bot.text.proposal import (
-    ProposalMeta,
-    commit_message,
-    promotion_report,
-    promotion_title,
-    pull_request_body,
-    read_marker,
-    unified_diff,
+from bot.core.target import NotifyTarget
+from bot.core.trailers import CODE_COMMIT, MLFLOW_RUN, bot_trailers
+from bot.flows.session import (
+    Converged,
+    check_environment,
+    converge_branch,
+    read_config,
+    read_templates,
+    request_configured_reviewers,
 )
+from bot.ports import EnvSession, Forge, SessionOpener, Workspace
+from bot.text.diff import unified_diff
+from bot.text.proposal import promotion_report, promotion_title, pull_request_body
+from bot.text.report import gate_report_markdown
 
-Outcome = Literal["created", "updated", "unchanged", "blocked"]
-PUSH_ATTEMPTS = 3
+ForgeFor = Callable[[str], Forge]  # OWNER/NAME -> that repository's forge
 
 
 @dataclass(frozen=True)
 class PromoteOptions:
     environment: str
-    target: EnvRepoTarget
-    base: str | None = None
     dry_run: bool = False
     no_pr: bool = False
-    token: str | None = field(default=None, repr=False)
     image: str | None = None
     policy_source: str | None = None
-    workdir: Path | None = None
+    local: bool = False  # the env repo is a local path (no forge)
+    env_repo: str | None = None  # OWNER/NAME on the forge, where it is one
+    notify: NotifyTarget | None = None  # `--notify`: where a blocked decision is told
 
 
 @dataclass(frozen=True)
@@ -74,100 +76,7 @@ class PromoteResult:
     pull_request: PullRequestInfo | None = None
     reason: str = ""
     warnings: tuple[str, ...] = ()
-
-
-ForgeFactory = Callable[[ForgeSettings], Forge]
-
-
-def html_root(api_url: str) -> str:
-    """Where a repository's web pages live, from the API URL (github.com or GHES)."""
-    if api_url.rstrip("/") == "https://api.github.com":
-        return "https://github.com"
-    return api_url.rstrip("/").removesuffix("/api/v3")
-
-
-@dataclass
-class EnvSession:
-    """The connections of one run: the working clone and, in GitHub mode, the forge."""
-
-    repo: EnvRepo
-    base: str
-    forge: Forge | None
-    web_root: str | None
-
-
-def open_session(
-    options: PromoteOptions, sparse: list[str], forge_factory: ForgeFactory = Forge
-) -> EnvSession:
-    target = options.target
-    workdir = options.workdir or Path(tempfile.gettempdir())
-    if target.is_local:
-        repo = EnvRepo.clone(
-            target.location,
-            base=options.base or "main",
-            sparse_paths=sparse,
-            workdir=workdir,
-            repo_field="--env-repo",
-        )
-        return EnvSession(repo, repo.base, None, None)
-    if not options.token:
-        raise InvalidInput.one(
-            "GITHUB_TOKEN",
-            "",
-            f"not set: a token with contents and pull-requests write access to {target.repo} "
-            "is needed (or use a local --env-repo path)",
-        )
-    settings = ForgeSettings.from_env(target.repo, options.token, target.api_url)
-    forge = forge_factory(settings)
-    clone_url = forge.clone_url()
-    base = options.base or forge.default_branch()
-    repo = EnvRepo.clone(
-        clone_url,
-        base=base,
-        sparse_paths=sparse,
-        workdir=workdir,
-        auth=GitAuth(options.token),
-        repo_field="--env-repo",
-    )
-    return EnvSession(repo, base, forge, f"{html_root(settings.api_url)}/{target.repo}")
-
-
-def read_config(repo: EnvRepo) -> BotConfig:
-    data = repo.read(CONFIG_FILE)
-    if data is None:
-        return BotConfig()
-    return parse_config(data.decode("utf-8", errors="replace"), CONFIG_FILE)
-
-
-def check_environment(config: BotConfig, repo: EnvRepo, environment: str) -> None:
-    if config.environments is not None:
-        if environment not in config.environments:
-            known = ", ".join(sorted(config.environments)) or "none"
-            raise InvalidInput.one(
-                "--environment",
-                "",
-                f"unknown environment {environment!r} (known: {known}; add it under "
-                f"environments in {CONFIG_FILE})",
-            )
-        return
-    folder = fill_path(config.paths.model_dir, environment=environment, model="x", version="x")
-    env_root = posixpath.dirname(folder)
-    if not repo.exists(env_root):
-        raise InvalidInput.one(
-            "--environment",
-            "",
-            f"unknown environment {environment!r}: {env_root}/ does not exist in the env repo "
-            f"(create it, or list environments in {CONFIG_FILE})",
-        )
-
-
-def read_templates(repo: EnvRepo, config: BotConfig) -> dict[str, str]:
-    found = {}
-    for name in TEMPLATE_NAMES:
-        data = repo.read(f"{config.templates_dir}/{name}")
-        if data is not None:
-            found[name] = data.decode("utf-8")
-    return found
+    notified: str | None = None  # where a blocked decision was commented
 
 
 @dataclass(frozen=True)
@@ -186,27 +95,30 @@ class _Plan:
 
 
 def plan_promotion(
-    repo: EnvRepo, evidence: Evidence, decision: Decision, policy: Policy, options: PromoteOptions
+    workspace: Workspace,
+    evidence: Evidence,
+    decision: Decision,
+    policy: Policy,
+    options: PromoteOptions,
 ) -> _Plan:
     model = _checked(check_dns_label, evidence.model.name, "model.name", "model")
     version = _checked(check_version, evidence.model.version, "model.version")
     environment = options.environment
-    config = read_config(repo)
-    check_environment(config, repo, environment)
+    config = read_config(workspace)
+    check_environment(config, workspace, environment)
     folder = model_dir(config, environment, model, version)
     report_path = fill_path(
         config.paths.report, environment=environment, model=model, version=version
     )
-    repo.add_sparse_paths([folder, posixpath.dirname(report_path), config.templates_dir])
+    workspace.add_sparse_paths([folder, posixpath.dirname(report_path), config.templates_dir])
 
     existing = {
         p: data
         for p in candidate_paths(config, environment, model, version)
-        if (data := repo.read(p)) is not None
+        if (data := workspace.read(p)) is not None
     }
-    current = read_current_version(
-        existing, config, image_repository=evidence.model.image or options.image
-    )
+    image = evidence.model.image or options.image
+    current = read_current_version(existing, config, image_repository=image)
     previous = current.version if current else None
     effective = policy.for_environment(environment)
     try:
@@ -217,31 +129,25 @@ def plan_promotion(
                 environment=environment,
                 policy=effective,
                 config=config,
-                image_repository=evidence.model.image or options.image,
+                image_repository=image,
                 image_tag=evidence.model.tag,
                 model_uri=evidence.model.uri,
             ),
             existing,
-            read_templates(repo, config),
+            read_templates(workspace, config),
         )
     except InvalidInput as error:
         raise _from_evidence(error, image_from_evidence=bool(evidence.model.image)) from None
-    context = query_context(config, model, environment)
     meta = ProposalMeta("promote", model, environment, version, previous)
+    plan = rollout_plan(effective, query_context(config, model, environment))
     report = promotion_report(
-        evidence,
-        decision,
-        effective,
-        context,
-        previous,
-        list(change.changed),
-        deleted=list(change.deleted),
+        evidence, decision, plan, meta, list(change.changed), deleted=list(change.deleted)
     )
     files: dict[str, bytes | None] = dict(change.files)
     files.update(dict.fromkeys(change.deleted))  # e.g. a bot-owned AnalysisTemplate no longer used
     files[report_path] = report.encode("utf-8")
     before: dict[str, bytes | None] = {path: existing.get(path) for path in files}
-    before[report_path] = repo.read(report_path)
+    before[report_path] = workspace.read(report_path)
     return _Plan(
         branch=promote_branch(environment, model),
         files=files,
@@ -307,24 +213,28 @@ def promote(
     evidence: Evidence,
     policy: Policy,
     options: PromoteOptions,
+    open_session: SessionOpener,
     *,
-    forge_factory: ForgeFactory = Forge,
+    forge_for: ForgeFor | None = None,
 ) -> PromoteResult:
+    """Gate `evidence`; when it passes, propose it. `forge_for` opens a forge repository
+    (None without a token): a blocked decision is commented there when the policy says
+    `on_fail: block_and_notify`."""
     decision = evaluate(policy, evidence, options.environment, policy_source=options.policy_source)
     if not decision.passed:
-        return PromoteResult(
+        blocked = PromoteResult(
             "blocked",
             decision,
-            local=options.target.is_local,
+            local=options.local,
             dry_run=options.dry_run,
             reason="the gates failed: nothing was opened",
         )
-    sparse = initial_sparse_paths(evidence, options.environment)
-    session = open_session(options, sparse, forge_factory)
+        return _notify_blocked(blocked, evidence, policy, options, forge_for)
+    session = open_session(initial_sparse_paths(evidence, options.environment))
     try:
         return _promote(session, evidence, decision, policy, options)
     finally:
-        session.repo.close()
+        session.close()
 
 
 def _promote(
@@ -334,10 +244,9 @@ def _promote(
     policy: Policy,
     options: PromoteOptions,
 ) -> PromoteResult:
-    repo = session.repo
-    plan = plan_promotion(repo, evidence, decision, policy, options)
+    plan = plan_promotion(session.workspace, evidence, decision, policy, options)
     use_pr = session.forge is not None and not options.no_pr
-    base_result = PromoteResult(
+    result = PromoteResult(
         outcome="unchanged",
         decision=decision,
         local=session.forge is None,
@@ -349,124 +258,92 @@ def _promote(
     )
     if plan.already_deployed:
         reason = f"{plan.meta.environment} already runs {plan.meta.model} {plan.meta.version}"
-        return replace(base_result, reason=reason)
+        return replace(result, reason=reason)
 
-    diff = unified_diff(plan.before, plan.files)
-    warnings: list[str]
-    for _attempt in range(PUSH_ATTEMPTS):
-        remote_sha = repo.remote_branch_sha(plan.branch)
-        open_pr = _find_open_pull(session, plan) if use_pr else None
-        body = pull_request_body(
-            plan.report, plan.meta, _report_url(session, remote_sha, plan.report_path)
-        )
-        result = replace(base_result, diff=diff, body=body, pull_request=open_pr)
-        if remote_sha is not None and _branch_holds(repo, plan):
-            if open_pr is not None and _describes_older_version(open_pr, plan):
-                # An earlier run pushed this change but stopped before updating the PR (or a
-                # twin run pushed the very same commit first): finish its work.
-                if options.dry_run:
-                    return replace(
-                        result,
-                        outcome="updated",
-                        reason="dry run: the pull request would be updated",
-                    )
-                warnings = []
-                pr = _update_pull(session, plan, open_pr, body, comment_once=True)
-                _ensure_labels(session, plan, pr, warnings)
-                return replace(
-                    result,
-                    outcome="updated",
-                    commit=remote_sha,
-                    pull_request=pr,
-                    warnings=tuple(warnings),
-                )
-            if not use_pr or open_pr is not None:
-                held = "the open pull request" if open_pr else plan.branch
-                warnings = []
-                if open_pr is not None and not options.dry_run:
-                    # An earlier run may have stopped between opening the PR and labelling it.
-                    _ensure_labels(session, plan, open_pr, warnings)
-                return replace(
-                    result,
-                    commit=remote_sha,
-                    reason=f"{held} already holds exactly this change",
-                    warnings=tuple(warnings),
-                )
-            if options.dry_run:
-                return replace(
-                    result, outcome="created", reason="dry run: the pull request would be opened"
-                )
-            # An earlier run stopped between push and PR creation: finish its work.
-            warnings = []
-            pr = _open_pull(session, plan, body, warnings)
-            return replace(
-                result,
-                outcome="created",
-                commit=remote_sha,
-                pull_request=pr,
-                warnings=tuple(warnings),
-            )
-        existed = open_pr is not None or (not use_pr and remote_sha is not None)
-        outcome: Outcome = "updated" if existed else "created"
-        if options.dry_run:
-            return replace(result, outcome=outcome, reason="dry run: nothing was pushed or opened")
-
-        sha = _commit_plan(repo, plan, evidence, session.base)
-        if sha is None:
-            return replace(result, diff="", reason="the base already holds this change")
-        pushed = repo.push(plan.branch, expected_remote_sha=remote_sha)
-        if pushed.status == "rejected-stale":
-            continue  # another run moved the branch: read it again and converge
-        if not pushed.ok:
-            raise ExternalError(f"could not push {plan.branch}: {pushed.message}")
-        body = pull_request_body(
-            plan.report, plan.meta, _report_url(session, sha, plan.report_path)
-        )
-        result = replace(result, outcome=outcome, commit=sha, body=body)
-        if not use_pr:
-            return result
-        warnings = []
-        if open_pr is not None:
-            pr = _update_pull(session, plan, open_pr, body)
-            _ensure_labels(session, plan, pr, warnings)
-        else:
-            pr = _open_pull(session, plan, body, warnings)
-        return replace(result, pull_request=pr, warnings=tuple(warnings))
-    raise ExternalError(
-        f"{plan.branch} kept moving while pushing ({PUSH_ATTEMPTS} attempts): another run is "
-        "promoting the same model and environment; run again when it is done"
+    request = CommitRequest(
+        branch=plan.branch,
+        base=session.base,
+        files=plan.files,
+        subject=plan.title,
+        body=f"Gates passed; evaluation report: {plan.report_path}",
+        trailers=bot_trailers(
+            plan.meta,
+            {MLFLOW_RUN: evidence.lineage.run_id, CODE_COMMIT: evidence.lineage.code_commit},
+        ),
+        author=(plan.config.commit_author.name, plan.config.commit_author.email),
     )
-
-
-def _find_open_pull(session: EnvSession, plan: _Plan) -> PullRequestInfo | None:
-    assert session.forge is not None
-    return session.forge.find_open_pull(plan.branch, session.base)
-
-
-def _branch_holds(repo: EnvRepo, plan: _Plan) -> bool:
-    """The bot's remote branch already carries exactly the planned files (and lacks the
-    ones the plan deletes)."""
-    if repo.fetch_branch(plan.branch) is None:
-        return False
-    held = repo.tree_of(f"origin/{plan.branch}", list(plan.files))
-    return all(held.get(path) == data for path, data in plan.files.items())
-
-
-def _commit_plan(repo: EnvRepo, plan: _Plan, evidence: Evidence, base: str) -> str | None:
-    repo.start_branch(plan.branch, f"origin/{base}")
-    for path, data in plan.files.items():
-        if data is None:
-            repo.delete(path)
-        else:
-            repo.write(path, data)
-    subject, trailers = commit_message(
-        plan.title,
+    converged = converge_branch(
+        session,
+        request,
+        watched=list(plan.files),
+        holds=lambda held: all(held.files.get(p) == data for p, data in plan.files.items()),
+        describes=lambda pull: _describes(pull, plan),
+        uses_pulls=use_pr,
+        dry_run=options.dry_run,
+        noun="change",
+        busy="promoting the same model and environment",
+    )
+    chosen = converged.decision
+    body = pull_request_body(
+        plan.report,
         plan.meta,
-        {"MLflow-Run": evidence.lineage.run_id, "Code-Commit": evidence.lineage.code_commit},
+        _report_url(session, converged.pushed or converged.head, plan.report_path),
     )
-    author = (plan.config.commit_author.name, plan.config.commit_author.email)
-    message = f"{subject}\n\nGates passed; evaluation report: {plan.report_path}"
-    return repo.commit(message, trailers, author, list(plan.files))
+    result = replace(
+        result,
+        outcome=chosen.outcome,
+        reason=chosen.reason,
+        diff=unified_diff(plan.before, plan.files),
+        body=body,
+        pull_request=converged.open_pull,
+    )
+    if chosen.action == "none":
+        return replace(result, diff="")
+    if chosen.action == "held":
+        return _held(session, plan, converged, result, options.dry_run)
+    if options.dry_run:
+        return result
+    return _write_pull(session, plan, converged, result, use_pr)
+
+
+def _held(
+    session: EnvSession,
+    plan: _Plan,
+    converged: Converged,
+    result: PromoteResult,
+    dry_run: bool,
+) -> PromoteResult:
+    warnings: list[str] = []
+    if converged.open_pull is not None and not dry_run:
+        # An earlier run may have stopped between opening the PR and labelling it.
+        _ensure_labels(session, plan, converged.open_pull, warnings)
+    return replace(result, commit=converged.head, warnings=tuple(warnings))
+
+
+def _write_pull(
+    session: EnvSession, plan: _Plan, converged: Converged, result: PromoteResult, use_pr: bool
+) -> PromoteResult:
+    """The PR side of a branch decision (push, refresh-pull, open-pull)."""
+    result = replace(result, commit=converged.commit)
+    if not use_pr or result.body is None:
+        return result
+    warnings: list[str] = []
+    open_pull = converged.open_pull
+    if open_pull is not None:
+        # refresh-pull: an earlier run pushed this change but stopped before updating the PR
+        # (or a twin run pushed the very same commit first): finish its work.
+        refresh = converged.decision.action == "refresh-pull"
+        pr = _update_pull(session, plan, open_pull, result.body, comment_once=refresh)
+        _ensure_labels(session, plan, pr, warnings)
+    else:
+        pr = _open_pull(session, plan, result.body, warnings)
+    return replace(result, pull_request=pr, warnings=tuple(warnings))
+
+
+def _describes(pull: PullRequestInfo, plan: _Plan) -> bool:
+    """The open PR's marker names this version (or it has none to say otherwise)."""
+    old = read_marker(pull.body)
+    return old is None or old.version == plan.meta.version
 
 
 def _report_url(session: EnvSession, sha: str | None, path: str) -> str | None:
@@ -482,35 +359,8 @@ def _open_pull(session: EnvSession, plan: _Plan, body: str, warnings: list[str])
     labels = _labels(plan)
     forge.add_labels(pr.number, labels)
     pr = replace(pr, labels=tuple(dict.fromkeys([*pr.labels, *labels])))
-    _request_reviewers(session, plan, pr, warnings)
+    request_configured_reviewers(forge, plan.config, plan.meta.environment, pr.number, warnings)
     return pr
-
-
-def _request_reviewers(
-    session: EnvSession, plan: _Plan, pr: PullRequestInfo, warnings: list[str]
-) -> None:
-    assert session.forge is not None
-    request_configured_reviewers(
-        session.forge, plan.config, plan.meta.environment, pr.number, warnings
-    )
-
-
-def request_configured_reviewers(
-    forge: Forge, config: BotConfig, environment: str, number: int, warnings: list[str]
-) -> None:
-    """Reviewers and team reviewers from `.model-bot.yaml` (the environment's win). A
-    reviewer GitHub refuses leaves the PR standing: a warning, not a failure."""
-    env_config = config.environment(environment)
-    users = env_config.reviewers if env_config.reviewers is not None else config.reviewers
-    teams = (
-        env_config.team_reviewers
-        if env_config.team_reviewers is not None
-        else config.team_reviewers
-    )
-    try:
-        forge.request_reviewers(number, users, teams)
-    except ExternalError as error:
-        warnings.append(f"reviewers not requested: {error}")
 
 
 def _labels(plan: _Plan) -> list[str]:
@@ -527,20 +377,15 @@ def _ensure_labels(
     missing = [label for label in wanted if label not in pr.labels]
     if not missing:
         return
-    assert session.forge is not None
+    forge = session.forge
+    assert forge is not None
     try:
-        session.forge.add_labels(pr.number, missing)
-    except ExternalError as error:
+        forge.add_labels(pr.number, missing)
+    except BotError as error:
         warnings.append(f"labels not added: {error}")
         return
     if len(missing) == len(wanted):
-        _request_reviewers(session, plan, pr, warnings)
-
-
-def _describes_older_version(pr: PullRequestInfo, plan: _Plan) -> bool:
-    """The open PR's marker names another version than the one its branch now holds."""
-    old = read_marker(pr.body)
-    return old is not None and old.version != plan.meta.version
+        request_configured_reviewers(forge, plan.config, plan.meta.environment, pr.number, warnings)
 
 
 def _update_pull(
@@ -567,49 +412,61 @@ def _update_pull(
     return replace(open_pr, title=plan.title, body=body)
 
 
-@dataclass(frozen=True)
-class NotifyTarget:
-    """`--notify OWNER/REPO#N`: the issue or pull request to tell about a blocked decision."""
-
-    repo: str
-    number: int
-
-    def __str__(self) -> str:
-        return f"{self.repo}#{self.number}"
+# --------------------------------------------------------------------------- a blocked gate
 
 
-def parse_notify_target(text: str, token: str | None) -> NotifyTarget:
-    """Check `--notify` before anything runs, so a typo never hides the gate's answer."""
-    repo, _, number = text.strip().partition("#")
-    owner, _, name = repo.partition("/")
-    if not number.isdigit() or int(number) < 1 or not owner or not name or "/" in name:
-        raise InvalidInput.one("--notify", "", f"expected OWNER/REPO#NUMBER, got {text!r}")
-    if not token:
-        raise InvalidInput.one(
-            "--notify", "", "needs GITHUB_TOKEN (issues or pull-requests write access) to comment"
+def _notify_blocked(
+    result: PromoteResult,
+    evidence: Evidence,
+    policy: Policy,
+    options: PromoteOptions,
+    forge_for: ForgeFor | None,
+) -> PromoteResult:
+    """`on_fail: block_and_notify`: comment the decision on `--notify`, else on the open
+    promotion PR of this model and environment. Best effort: the answer stays no."""
+    if policy.for_environment(options.environment).on_fail != "block_and_notify":
+        if options.notify is not None:
+            return replace(
+                result,
+                warnings=(
+                    f"{options.notify} was not notified: the policy's on_fail is block "
+                    "(use block_and_notify to comment the decision)",
+                ),
+            )
+        return result
+    if options.notify is None and (options.local or options.env_repo is None):
+        return result  # a local env repo has no pull requests to tell
+    if forge_for is None:
+        return replace(
+            result, warnings=("not notified: GITHUB_TOKEN is not set (on_fail: block_and_notify)",)
         )
-    return NotifyTarget(repo, int(number))
+    report = gate_report_markdown(evidence, result.decision)
+    where = str(options.notify) if options.notify is not None else "the open promotion PR"
+    try:
+        if options.notify is not None:
+            repo, number = options.notify.repo, options.notify.number
+        else:
+            assert options.env_repo is not None
+            repo = options.env_repo
+            found = _open_promotion(forge_for(repo), evidence, options.environment)
+            if found is None:
+                return result
+            number = found.number
+        where = f"{repo}#{number}"
+        if options.dry_run:
+            return replace(result, reason=f"{result.reason}; dry run: {where} would be notified")
+        forge_for(repo).comment(number, report)
+    except BotError as error:  # the answer is still no: say so, keep exit 1
+        return replace(result, warnings=(f"could not notify {where}: {error}",))
+    return replace(result, notified=where)
 
 
-def notify_decision(
-    target: NotifyTarget,
-    body: str,
-    token: str,
-    api_url: str | None,
-    forge_factory: ForgeFactory = Forge,
-) -> None:
-    """Comment the blocked decision on the `--notify` issue or pull request."""
-    forge = forge_factory(ForgeSettings.from_env(target.repo, token, api_url))
-    forge.comment(target.number, body)
+def _open_promotion(forge: Forge, evidence: Evidence, environment: str) -> PullRequestInfo | None:
+    try:
+        model = check_dns_label(evidence.model.name, "model")
+    except ValueError:
+        return None
+    return forge.find_open_pull(promote_branch(environment, model))
 
 
-__all__ = [
-    "NotifyTarget",
-    "Outcome",
-    "PromoteOptions",
-    "PromoteResult",
-    "html_root",
-    "notify_decision",
-    "parse_notify_target",
-    "promote",
-]
+__all__ = ["PromoteOptions", "PromoteResult", "plan_promotion", "promote"]

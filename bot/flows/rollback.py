@@ -1,10 +1,10 @@
 """`model-bot rollback`: put a model's environment folder back to an earlier version, as a PR.
 
 One implementation serves `model-bot rollback`, the failure path of `model-bot analyze` and
-ChatOps' `/rollback`. Versions come from the environment repo, never from arguments: the
-current version from the model's folder, the promotion that deployed it from the trailers of
-the commits touching that folder, the target from the promotion's `Previous-Version` (or
-`--to`).
+ChatOps' `/rollback` (the CLI hands it to them). Versions come from the environment repo,
+never from arguments: the current version from the model's folder, the promotion that
+deployed it from the trailers of the commits touching that folder, the target from the
+promotion's `Previous-Version` (or `--to`).
 
 How the folder goes back (`method`):
 
@@ -17,227 +17,64 @@ How the folder goes back (`method`):
 * `restore`: otherwise the folder's files as they were at the target (the commit before the
   promotion, or the newest commit declaring `--to`), byte for byte.
 
-The text of the PR (title, body, comments) is built by pure functions at the end of this
-module; untrusted text (the reason, who asked) goes through `bot.text.report.escape`.
+The revert or restore is worked out in the local clone; the resulting folder is then
+published as a change set through the session's publisher, by the same converge loop as a
+promotion (`bot.flows.session.converge_branch`).
 """
 
 from __future__ import annotations
 
-import difflib
 import posixpath
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from bot.adapters.git import CommitInfo, EnvRepo
-from bot.adapters.github import Forge, ForgeSettings, PullRequestInfo
+from bot.core.commits import CommitInfo, CommitRequest
 from bot.core.config import BotConfig
+from bot.core.deployment import Deployment, bot_commit_of, introducing_commit
 from bot.core.errors import ExternalError, InvalidInput
+from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import (
     check_version,
     fill_path,
-    promote_branch,
     require_environment,
     require_model,
     require_version,
     rollback_branch,
 )
 from bot.core.policy import Policy
-from bot.core.render import candidate_paths, read_current_version
-from bot.core.target import EnvRepoTarget
-from bot.flows.promote import (
-    EnvSession,
-    PromoteOptions,
-    check_environment,
-    open_session,
-    read_config,
+from bot.core.pulls import PullRequestInfo
+from bot.core.rollback import Method, RollbackOptions, RollbackResult
+from bot.core.rollback_window import check_rollback_window
+from bot.core.trailers import (
+    NO_REASON,
+    REASON,
+    REQUESTED_BY,
+    bot_trailers,
+    read_bot_commit,
+    trailer_value,
+)
+from bot.flows.session import (
+    HISTORY,
+    Converged,
+    converge_branch,
+    declared_version,
+    find_promotion_pull,
+    read_deployment,
     request_configured_reviewers,
 )
-from bot.text.proposal import ProposalMeta, pull_request_body, read_marker
-from bot.text.report import code, escape, printable
+from bot.ports import BranchSnapshot, EnvSession, SessionOpener, Workspace
+from bot.text.diff import unified_diff
+from bot.text.markdown import code
+from bot.text.rollback import (
+    backlink_comment,
+    emergency_note,
+    files_changed,
+    followup_comment,
+    rollback_body,
+    rollback_title,
+)
 
-Outcome = Literal["created", "updated", "unchanged"]
-Method = Literal["revert", "restore", "none"]
-ForgeFactory = Callable[[ForgeSettings], Forge]
-
-HISTORY = 50  # commits touching the model folder read back (the clone deepens on demand)
 MERGE_SEARCH = 100  # commits of the base searched for the merge that brought a promotion in
-PUSH_ATTEMPTS = 3
-REASON_TRAILER_LIMIT = 200
-NO_REASON = "no reason given"
-ARGO_ISSUE = "https://github.com/argoproj/argo-rollouts/issues/2168"
-
-
-@dataclass(frozen=True)
-class RollbackOptions:
-    model: str
-    environment: str
-    target: EnvRepoTarget
-    base: str | None = None
-    to_version: str | None = None
-    reason: str = ""
-    dry_run: bool = False
-    token: str | None = field(default=None, repr=False)
-    auto_merge: bool = False
-    evidence_markdown: str | None = None  # analysis evidence section for the PR body
-    requested_by: str | None = None  # e.g. the ChatOps commenter's login
-    workdir: Path | None = None
-
-
-@dataclass(frozen=True)
-class RollbackResult:
-    outcome: Outcome
-    branch: str
-    from_version: str | None
-    to_version: str | None
-    method: Method
-    pull_request: PullRequestInfo | None
-    promotion_pull_request: PullRequestInfo | None
-    commit: str | None
-    diff: str
-    title: str | None
-    body: str | None
-    reason: str
-    merged: bool
-    local: bool
-    dry_run: bool
-    warnings: tuple[str, ...] = ()
-
-
-# --------------------------------------------------------------------------- reading history
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """What the env repo says about one model in one environment."""
-
-    config: BotConfig
-    folder: str
-    paths: tuple[str, ...]  # the folder's files a version is read from (`candidate_paths`)
-    current: str | None  # the version the folder declares now
-    promotion: CommitInfo | None  # the newest promote commit of `current`
-    last_action: CommitInfo | None  # the newest bot commit (promote or rollback) of the model
-    history: tuple[CommitInfo, ...]  # commits touching the folder, newest first
-
-    @property
-    def previous(self) -> str | None:
-        """The version the promotion replaced (its `Previous-Version` trailer)."""
-        if self.promotion is None:
-            return None
-        value = self.promotion.trailers.get("Previous-Version", "").strip()
-        return None if value in ("", "none") else value
-
-
-def _ours(commit: CommitInfo, model: str, environment: str) -> bool:
-    trailers = commit.trailers
-    return (
-        trailers.get("Model") == model
-        and trailers.get("Environment") == environment
-        and trailers.get("Action") in ("promote", "rollback")
-    )
-
-
-def model_folder(config: BotConfig, environment: str, model: str) -> str:
-    template = config.paths.model_dir
-    if "{version}" in template:
-        raise InvalidInput.one(
-            ".model-bot.yaml",
-            "paths.model_dir",
-            f"{template!r} names the version: a rollback cannot tell which folder is deployed "
-            "(keep one folder per model and environment)",
-        )
-    return fill_path(template, environment=environment, model=model, version="")
-
-
-def declared_version(
-    repo: EnvRepo, config: BotConfig, wanted: Sequence[str], folder: str, ref: str | None
-) -> str | None:
-    """The version the folder declares in the working tree (`ref` None) or at `ref`;
-    `wanted` are the folder's `candidate_paths`."""
-    if ref is None:
-        files = {p: data for p in wanted if (data := repo.read(p)) is not None}
-    else:
-        tree = repo.tree_of(ref, [folder])
-        files = {p: tree[p] for p in wanted if p in tree}
-    current = read_current_version(files, config)
-    return current.version if current else None
-
-
-def read_deployment(repo: EnvRepo, environment: str, model: str) -> Deployment:
-    """The config, the model's folder, its current version and the history behind it."""
-    config = read_config(repo)
-    check_environment(config, repo, environment)
-    folder = model_folder(config, environment, model)
-    repo.add_sparse_paths([folder])
-    paths = tuple(candidate_paths(config, environment, model, ""))
-    current = declared_version(repo, config, paths, folder, None)
-    history = tuple(repo.log([folder], max_count=HISTORY))
-    ours = [c for c in history if _ours(c, model, environment)]
-    promotion = next(
-        (
-            c
-            for c in ours
-            if c.trailers.get("Action") == "promote" and c.trailers.get("Model-Version") == current
-        ),
-        None,
-    )
-    return Deployment(
-        config=config,
-        folder=folder,
-        paths=paths,
-        current=current,
-        promotion=promotion,
-        last_action=ours[0] if ours else None,
-        history=history,
-    )
-
-
-def introducing_commit(commits: Sequence[CommitInfo], head: str, promotion: str) -> str | None:
-    """The first-parent commit of `head`'s history that brought `promotion` in. Pure.
-
-    Walking the first parents from `head`, it is the last commit that still has `promotion`
-    among its ancestors: `promotion` itself when it sits on the base (squash, rebase, local
-    mode), else the merge commit whose second parent carried it. None when `commits` (newest
-    first, as `git log` lists them) do not reach that far.
-    """
-    by_sha = {c.sha: c for c in commits}
-    if promotion not in by_sha:
-        return None
-    memo: dict[str, bool] = {}
-
-    def contains(sha: str) -> bool:
-        """`promotion` is `sha` or one of its ancestors (within `commits`)."""
-        stack, seen = [sha], set()
-        found = False
-        while stack:
-            item = stack.pop()
-            if item in seen or item not in by_sha:
-                continue
-            if item in memo:
-                found = found or memo[item]
-                continue
-            seen.add(item)
-            if item == promotion:
-                found = True
-                break
-            stack.extend(by_sha[item].parents)
-        memo[sha] = found
-        return found
-
-    current = head
-    if not contains(current):
-        return None
-    while True:
-        commit = by_sha.get(current)
-        if commit is None:
-            return None
-        if current == promotion:
-            return current
-        first = commit.parents[0] if commit.parents else None
-        if first is None or not contains(first):
-            return current
-        current = first
 
 
 # --------------------------------------------------------------------------- planning
@@ -268,7 +105,7 @@ class _Nothing:
 
 
 def plan_rollback(
-    repo: EnvRepo, deployment: Deployment, options: RollbackOptions
+    workspace: Workspace, deployment: Deployment, options: RollbackOptions
 ) -> _Plan | _Nothing:
     model, environment = options.model, options.environment
     current = deployment.current
@@ -283,26 +120,23 @@ def plan_rollback(
     to = options.to_version
     if to is not None and to == bad:
         return _Nothing(f"{environment} already runs {model} {bad}", bad, to)
-    if (
-        to is None
-        and last is not None
-        and last.trailers.get("Action") == "rollback"
-        and last.trailers.get("Model-Version") == bad
-    ):
-        return _Nothing(
-            f"{model} in {environment} was already rolled back to {bad} "
-            f"(commit {last.sha[:12]}); pass --to to go further back",
-            bad,
-            bad,
-        )
-    if to is None and last is not None and last.trailers.get("Model-Version") != bad:
-        return _Nothing(
-            f"{deployment.folder} declares {bad}, but the bot's last commit there "
-            f"({last.sha[:12]}) set {last.trailers.get('Model-Version')}: the folder was "
-            "changed by hand since; pass --to VERSION to say where to go",
-            bad,
-            None,
-        )
+    if to is None and last is not None:
+        last_commit, last_claim = last
+        if last_claim.action == "rollback" and last_claim.version == bad:
+            return _Nothing(
+                f"{model} in {environment} was already rolled back to {bad} "
+                f"(commit {last_commit.sha[:12]}); pass --to to go further back",
+                bad,
+                bad,
+            )
+        if last_claim.version != bad:
+            return _Nothing(
+                f"{deployment.folder} declares {bad}, but the bot's last commit there "
+                f"({last_commit.sha[:12]}) set {last_claim.version}: the folder was "
+                "changed by hand since; pass --to VERSION to say where to go",
+                bad,
+                None,
+            )
     promotion = deployment.promotion
     report_path = (
         fill_path(deployment.config.paths.report, environment=environment, model=model, version=bad)
@@ -346,10 +180,10 @@ def plan_rollback(
         if not promotion.parents:
             raise ExternalError(f"the promotion commit {promotion.sha[:12]} has no parent")
         merge = introducing_commit(
-            repo.log([], max_count=MERGE_SEARCH), repo.head_sha(), promotion.sha
+            workspace.log([], max_count=MERGE_SEARCH), workspace.head_sha(), promotion.sha
         )
         return plan(target, merge or promotion.sha, promotion.parents[0], 1)
-    ref, distance = _find_version(repo, deployment, model, environment, to)
+    ref, distance = _find_version(workspace, deployment, to)
     return plan(to, None, ref, distance)
 
 
@@ -360,28 +194,22 @@ def _valid_version(value: str, where: str) -> str:
         raise InvalidInput.one(where, "", str(error)) from None
 
 
-def _find_version(
-    repo: EnvRepo, deployment: Deployment, model: str, environment: str, version: str
-) -> tuple[str, int]:
+def _find_version(workspace: Workspace, deployment: Deployment, version: str) -> tuple[str, int]:
     """The newest commit whose folder declares `version`, and how many version changes back
     it is: by the trailers first, then by reading the folder at each commit."""
     history = deployment.history
+    model, environment = deployment.model, deployment.environment
     for index, commit in enumerate(history):
-        if _ours(commit, model, environment) and commit.trailers.get("Model-Version") == version:
+        claim = bot_commit_of(commit, model, environment)
+        if claim is not None and claim.version == version:
             return commit.sha, _changes_since(history[:index], model, environment)
     for index, commit in enumerate(history):
         declared = declared_version(
-            repo, deployment.config, deployment.paths, deployment.folder, commit.sha
+            workspace, deployment.config, deployment.paths, deployment.folder, commit.sha
         )
         if declared == version:
             return commit.sha, _changes_since(history[:index], model, environment)
-    known = sorted(
-        {
-            c.trailers["Model-Version"]
-            for c in history
-            if _ours(c, model, environment) and "Model-Version" in c.trailers
-        }
-    )
+    known = sorted({claim.version for _, claim in deployment.bot_commits() if claim.version})
     raise InvalidInput.one(
         "--to",
         "",
@@ -391,123 +219,29 @@ def _find_version(
 
 
 def _changes_since(newer: Sequence[CommitInfo], model: str, environment: str) -> int:
-    return max(1, sum(1 for c in newer if _ours(c, model, environment)))
-
-
-# --------------------------------------------------------------------------- emergency path
-
-
-@dataclass(frozen=True)
-class WindowCheck:
-    """Whether Argo Rollouts will take the rollback straight to the target (no steps)."""
-
-    path: str
-    revisions: int | None  # spec.rollbackWindow.revisions, None when absent
-    distance: int
-    problem: str | None = None  # why the window could not be read
-
-    @property
-    def fast(self) -> bool:
-        return self.revisions is not None and self.revisions >= self.distance
-
-
-def check_rollback_window(data: bytes | None, path: str, distance: int) -> WindowCheck:
-    """Read `spec.rollbackWindow.revisions` of the Rollout in `data`. Pure."""
-    from bot.core.yamledit import load_all
-
-    if data is None:
-        return WindowCheck(path, None, distance, "the target version has no Rollout there")
-    try:
-        documents = load_all(data, path)
-    except InvalidInput as error:
-        return WindowCheck(path, None, distance, f"it is not valid YAML ({error})")
-    rollouts = [d for d in documents if isinstance(d, Mapping) and d.get("kind") == "Rollout"]
-    if not rollouts:
-        return WindowCheck(path, None, distance, "it holds no Rollout")
-    spec = rollouts[0].get("spec")
-    window = spec.get("rollbackWindow") if isinstance(spec, Mapping) else None
-    revisions = window.get("revisions") if isinstance(window, Mapping) else None
-    if isinstance(revisions, bool) or not isinstance(revisions, int) or revisions < 1:
-        return WindowCheck(path, None, distance)
-    return WindowCheck(path, revisions, distance)
-
-
-def emergency_note(check: WindowCheck, target: str) -> tuple[str, str | None]:
-    """The PR body's emergency-path paragraph and, when the fast path is not assured, a
-    one-line warning. Pure."""
-    where = code(check.path, in_table=False)
-    version = code(target, in_table=False)
-    if check.fast:
-        back = (
-            "the previous revision" if check.distance == 1 else f"{check.distance} revisions back"
-        )
-        return (
-            "Argo Rollouts will roll back without canary steps or analysis because the target "
-            f"Rollout ({where}) sets `spec.rollbackWindow.revisions: {check.revisions}` and "
-            f"version {version} is {back}, within that window: the Rollout goes straight to "
-            f"the stable version (Argo Rollouts v1.4 or later; see [argoproj/argo-rollouts#2168]"
-            f"({ARGO_ISSUE})).",
-            None,
-        )
-    if check.revisions is not None:
-        warning = (
-            f"version {target} is {check.distance} revisions back, outside the Rollout's "
-            f"rollbackWindow of {check.revisions} in {check.path}: Argo Rollouts will run the "
-            "canary steps and analysis again"
-        )
-    elif check.problem is not None:
-        warning = (
-            f"could not check spec.rollbackWindow in {check.path} ({check.problem}): Argo "
-            "Rollouts may run the canary steps and analysis again"
-        )
-    else:
-        warning = (
-            f"the target Rollout in {check.path} has no spec.rollbackWindow (an old render or "
-            "a hand-written file): Argo Rollouts will run the canary steps and analysis again "
-            "for this rollback"
-        )
-    return (
-        f"⚠️ **Warning:** {escape(warning)}. To go straight back, abort the rollout "
-        f"(`kubectl argo rollouts abort`) or render the Rollout with the bot, which sets "
-        f"`rollbackWindow` ([argoproj/argo-rollouts#2168]({ARGO_ISSUE})).",
-        warning,
-    )
+    return max(1, sum(1 for c in newer if bot_commit_of(c, model, environment) is not None))
 
 
 # --------------------------------------------------------------------------- the flow
 
 
-def rollback(
-    options: RollbackOptions,
-    *,
-    policy: Policy | None = None,
-    forge_factory: ForgeFactory = Forge,
-) -> RollbackResult:
-    """Open (or update) the pull request that rolls `options.model` back; see the module."""
-    _check_options(options)
-    session = open_session(_session_options(options), [], forge_factory)
-    try:
-        return rollback_in_session(session, options, policy=policy)
-    finally:
-        session.repo.close()
-
-
-def _check_options(options: RollbackOptions) -> None:
+def check_options(options: RollbackOptions) -> None:
     require_model(options.model)
     require_environment(options.environment)
     if options.to_version is not None:
         require_version(options.to_version, "--to")
 
 
-def _session_options(options: RollbackOptions) -> PromoteOptions:
-    return PromoteOptions(
-        environment=options.environment,
-        target=options.target,
-        base=options.base,
-        dry_run=options.dry_run,
-        token=options.token,
-        workdir=options.workdir,
-    )
+def rollback(
+    options: RollbackOptions, open_session: SessionOpener, *, policy: Policy | None = None
+) -> RollbackResult:
+    """Open (or update) the pull request that rolls `options.model` back; see the module."""
+    check_options(options)
+    session = open_session([])
+    try:
+        return rollback_in_session(session, options, policy=policy)
+    finally:
+        session.close()
 
 
 def rollback_in_session(
@@ -518,20 +252,19 @@ def rollback_in_session(
     deployment: Deployment | None = None,
 ) -> RollbackResult:
     """`rollback` on an open session (`model-bot analyze` shares its clone)."""
-    _check_options(options)
-    repo = session.repo
+    check_options(options)
+    workspace = session.workspace
     if deployment is None:
-        deployment = read_deployment(repo, options.environment, options.model)
-    branch = rollback_branch(options.environment, options.model)
+        deployment = read_deployment(workspace, options.environment, options.model)
     auto_merge = options.auto_merge or (
         policy is not None
         and policy.for_environment(options.environment).on_regression == "rollback_and_merge"
     )
-    plan = plan_rollback(repo, deployment, options)
+    plan = plan_rollback(workspace, deployment, options)
     if isinstance(plan, _Nothing):
         return RollbackResult(
             outcome="unchanged",
-            branch=branch,
+            branch=rollback_branch(options.environment, options.model),
             from_version=plan.current,
             to_version=plan.target,
             method="none",
@@ -550,13 +283,13 @@ def rollback_in_session(
 
 
 class _Rollback:
-    """One rollback's writes: the commit, the push, the pull request and the comments."""
+    """One rollback's writes: the change set, the pull request and the comments."""
 
     def __init__(
         self, session: EnvSession, options: RollbackOptions, plan: _Plan, auto_merge: bool
     ) -> None:
         self.session = session
-        self.repo = session.repo
+        self.workspace = session.workspace
         self.forge = session.forge
         self.options = options
         self.plan = plan
@@ -570,14 +303,14 @@ class _Rollback:
     # ---------------------------------------------------------------- main line
 
     def run(self) -> RollbackResult:
-        plan, repo = self.plan, self.repo
+        plan, workspace = self.plan, self.workspace
         sparse = [plan.folder]
         if plan.report_path:
             sparse.append(posixpath.dirname(plan.report_path))
-        repo.add_sparse_paths(sparse)
-        before = repo.tree_of(f"origin/{self.session.base}", [plan.folder])
-        method, sha = self._commit()
-        base_result = RollbackResult(
+        workspace.add_sparse_paths(sparse)
+        before = workspace.tree_of(f"origin/{self.session.base}", [plan.folder])
+        method, detail, after = self._work_out()
+        result = RollbackResult(
             outcome="unchanged",
             branch=plan.branch,
             from_version=plan.bad,
@@ -594,19 +327,15 @@ class _Rollback:
             local=self.forge is None,
             dry_run=self.options.dry_run,
         )
-        if sha is None:
+        if after is None:
             return replace(
-                base_result,
+                result,
                 method="none",
                 title=None,
                 reason=f"{plan.folder} already holds {self.options.model} {plan.target}",
             )
-        after = repo.tree_of(sha, [plan.folder])
-        window = check_rollback_window(
-            after.get(f"{plan.folder}/{plan.config.paths.rollout}"),
-            f"{plan.folder}/{plan.config.paths.rollout}",
-            plan.distance,
-        )
+        rollout = f"{plan.folder}/{plan.config.paths.rollout}"
+        window = check_rollback_window(after.get(rollout), rollout, plan.distance)
         note, warning = emergency_note(window, plan.target)
         if warning:
             self.warnings.append(warning)
@@ -623,131 +352,134 @@ class _Rollback:
             changed=files_changed(before, after),
         )
         result = replace(
-            base_result,
-            diff=folder_diff(before, after),
+            result,
+            diff=unified_diff(before, after),
             body=body,
             promotion_pull_request=promotion_pr,
         )
-        return self._publish(result, sha, after)
+        files: dict[str, bytes | None] = {p: after.get(p) for p in set(before) | set(after)}
+        return self._publish(result, detail, files, after)
 
-    def _commit(self) -> tuple[Method, str | None]:
-        """Commit the rollback on the local branch; (method, sha or None when no change)."""
-        plan, repo = self.plan, self.repo
-        repo.start_branch(plan.branch, f"origin/{self.session.base}")
+    def _work_out(self) -> tuple[Method, str, dict[str, bytes] | None]:
+        """Revert (or restore) in the local clone: the method, the commit message's detail
+        line and the folder it leaves (None when that changes nothing)."""
+        plan, workspace = self.plan, self.workspace
+        workspace.start_branch(plan.branch, f"origin/{self.session.base}")
         method: Method = "restore"
         if plan.revert_sha is not None:
             roots = [plan.folder, *([plan.report_path] if plan.report_path else [])]
-            if repo.revert(plan.revert_sha, roots):
+            if workspace.revert(plan.revert_sha, roots):
                 if plan.report_path:
-                    repo.restore_paths("HEAD", [plan.report_path])  # keep the report
-                if (
-                    declared_version(repo, plan.config, plan.paths, plan.folder, None)
-                    == plan.target
-                ):
+                    workspace.restore_paths("HEAD", [plan.report_path])  # keep the report
+                declared = declared_version(workspace, plan.config, plan.paths, plan.folder, None)
+                if declared == plan.target:
                     method = "revert"
                 else:  # applied, but the folder moved on since: restore it exactly
-                    repo.restore_paths("HEAD", roots)
+                    workspace.restore_paths("HEAD", roots)
         if method == "restore":
-            repo.restore_paths(plan.restore_ref, [plan.folder])
-        subject = self.title
+            workspace.restore_paths(plan.restore_ref, [plan.folder])
         detail = (
             f"Reverts {plan.revert_sha}."
             if method == "revert"
             else f"Restores {plan.folder} as of {plan.restore_ref}."
         )
-        trailers = {
-            "Model": self.options.model,
-            "Model-Version": plan.target,
-            "Previous-Version": plan.bad,
-            "Environment": self.options.environment,
-            "Action": "rollback",
-            "Reason": trailer_reason(self.options.reason),
-        }
-        if self.options.requested_by:
-            trailers["Requested-By"] = trailer_reason(self.options.requested_by)
-        author = (plan.config.commit_author.name, plan.config.commit_author.email)
-        sha = repo.commit(f"{subject}\n\n{detail}", trailers, author, [plan.folder])
-        return method, sha
+        scratch = workspace.commit(self.title, {}, self._author(), [plan.folder])
+        if scratch is None:
+            return method, detail, None
+        return method, detail, workspace.tree_of(scratch, [plan.folder])
+
+    def _author(self) -> tuple[str, str]:
+        author = self.plan.config.commit_author
+        return author.name, author.email
 
     def _publish(
-        self, result: RollbackResult, sha: str, after: Mapping[str, bytes]
+        self,
+        result: RollbackResult,
+        detail: str,
+        files: Mapping[str, bytes | None],
+        after: Mapping[str, bytes],
     ) -> RollbackResult:
-        plan, repo, forge = self.plan, self.repo, self.forge
-        for _attempt in range(PUSH_ATTEMPTS):
-            remote_sha = repo.remote_branch_sha(plan.branch)
-            open_pr = (
-                forge.find_open_pull(plan.branch, self.session.base) if forge is not None else None
-            )
-            result = replace(result, pull_request=open_pr)
-            if remote_sha is not None and self._branch_holds(after):
-                if forge is None:
-                    return self._done(
-                        replace(
-                            result,
-                            commit=remote_sha,
-                            reason=f"{plan.branch} already holds exactly this rollback",
-                        )
-                    )
-                if open_pr is not None:
-                    return self._follow_up(replace(result, commit=remote_sha), open_pr)
-                if self.options.dry_run:
-                    return self._done(
-                        replace(
-                            result,
-                            outcome="created",
-                            reason="dry run: the pull request would be opened",
-                        )
-                    )
-                # An earlier run stopped between push and PR creation: finish its work.
-                return self._open(replace(result, outcome="created", commit=remote_sha))
-            existed = open_pr is not None or (forge is None and remote_sha is not None)
-            outcome: Outcome = "updated" if existed else "created"
-            if self.options.dry_run:
-                return self._done(
-                    replace(result, outcome=outcome, reason="dry run: nothing was pushed or opened")
-                )
-            pushed = repo.push(plan.branch, expected_remote_sha=remote_sha)
-            if pushed.status == "rejected-stale":
-                continue  # another run moved the branch: read it again and converge
-            if not pushed.ok:
-                raise ExternalError(f"could not push {plan.branch}: {pushed.message}")
-            result = replace(result, outcome=outcome, commit=sha)
-            if forge is None:
-                if self.auto_merge:
-                    self.warnings.append(
-                        "auto-merge needs a GitHub repository: the branch was pushed, merge it "
-                        "yourself"
-                    )
-                return self._done(result)
-            if open_pr is not None:
-                return self._retarget(result, open_pr)
-            return self._open(result)
-        raise ExternalError(
-            f"{plan.branch} kept moving while pushing ({PUSH_ATTEMPTS} attempts): another run "
-            "is rolling back the same model and environment; run again when it is done"
+        plan = self.plan
+        request = CommitRequest(
+            branch=plan.branch,
+            base=self.session.base,
+            files=files,
+            subject=self.title,
+            body=detail,
+            trailers=bot_trailers(
+                self.meta,
+                {
+                    REASON: trailer_value(self.options.reason) or NO_REASON,
+                    REQUESTED_BY: self.options.requested_by,
+                },
+            ),
+            author=self._author(),
         )
+        converged = converge_branch(
+            self.session,
+            request,
+            watched=[plan.folder],
+            holds=lambda held: self._holds(held, after),
+            describes=self._describes,
+            uses_pulls=self.forge is not None,
+            dry_run=self.options.dry_run,
+            noun="rollback",
+            busy="rolling back the same model and environment",
+        )
+        return self._act(result, converged)
+
+    def _holds(self, held: BranchSnapshot, after: Mapping[str, bytes]) -> bool:
+        """The remote branch holds this rollback: the same files, from the same bad version
+        (a newer bad version must be rolled back on top of the current base)."""
+        if dict(held.files) != dict(after):
+            return False
+        claim = read_bot_commit(held.trailers)
+        return (
+            claim is not None
+            and claim.action == "rollback"
+            and claim.version == self.plan.target
+            and claim.previous_version == self.plan.bad
+        )
+
+    def _describes(self, pull: PullRequestInfo) -> bool:
+        old = read_marker(pull.body)
+        return old is None or (old.version, old.previous_version) == (
+            self.plan.target,
+            self.plan.bad,
+        )
+
+    def _act(self, result: RollbackResult, converged: Converged) -> RollbackResult:
+        chosen = converged.decision
+        result = replace(
+            result,
+            outcome="unchanged" if chosen.outcome == "blocked" else chosen.outcome,
+            reason=chosen.reason,
+            pull_request=converged.open_pull,
+            commit=converged.commit,
+        )
+        if chosen.action == "none":
+            return self._done(replace(result, method="none", title=None, commit=None))
+        if chosen.action == "held":
+            if converged.open_pull is not None:
+                return self._follow_up(result, converged.open_pull)
+            return self._done(result)
+        if self.options.dry_run:
+            return self._done(result)
+        if chosen.action == "push" and self.forge is None:
+            if self.auto_merge:
+                self.warnings.append(
+                    "auto-merge needs a GitHub repository: the branch was pushed, merge it "
+                    "yourself"
+                )
+            return self._done(result)
+        if converged.open_pull is not None:
+            return self._retarget(result, converged.open_pull)
+        return self._open(result)
 
     def _done(self, result: RollbackResult) -> RollbackResult:
         return replace(result, warnings=tuple(self.warnings))
 
-    def _branch_holds(self, after: Mapping[str, bytes]) -> bool:
-        """The remote branch holds this rollback: the same files, from the same bad version
-        (a newer bad version must be rolled back on top of the current base)."""
-        plan, repo = self.plan, self.repo
-        if repo.fetch_branch(plan.branch) is None:
-            return False
-        ref = f"origin/{plan.branch}"
-        if repo.tree_of(ref, [plan.folder]) != dict(after):
-            return False
-        tip = repo.log([plan.folder], ref=ref, max_count=1)
-        trailers = tip[0].trailers if tip else {}
-        return (
-            trailers.get("Action") == "rollback"
-            and trailers.get("Model-Version") == plan.target
-            and trailers.get("Previous-Version") == plan.bad
-        )
-
-    # ---------------------------------------------------------------- GitHub
+    # ---------------------------------------------------------------- the forge
 
     def _promotion_pull(self) -> PullRequestInfo | None:
         if self.forge is None:
@@ -849,177 +581,4 @@ class _Rollback:
         return self._done(replace(result, merged=True))
 
 
-def find_promotion_pull(
-    forge: Forge,
-    environment: str,
-    model: str,
-    version: str,
-    promotion_sha: str | None,
-    merge_sha: str | None,
-) -> PullRequestInfo | None:
-    """The merged promotion PR of `version`: by its merge or head commit, else its marker."""
-    merged = [
-        p for p in forge.find_pulls(promote_branch(environment, model), state="closed") if p.merged
-    ]
-    for pull in merged:
-        if pull.merge_commit_sha is not None and pull.merge_commit_sha in (
-            merge_sha,
-            promotion_sha,
-        ):
-            return pull
-        if promotion_sha is not None and pull.head_sha == promotion_sha:
-            return pull
-    matching = []
-    for pull in merged:
-        meta = read_marker(pull.body)
-        if (
-            meta is not None
-            and meta.action == "promote"
-            and (meta.model, meta.environment, meta.version) == (model, environment, version)
-        ):
-            matching.append(pull)
-    return max(matching, key=lambda p: p.number) if matching else None
-
-
-# --------------------------------------------------------------------------- text (pure)
-
-
-def rollback_title(model: str, environment: str, bad: str, target: str) -> str:
-    return f"Roll back {model} in {environment}: {bad} → {target}"
-
-
-def trailer_reason(text: str) -> str:
-    """Untrusted text as one trailer value: one line, no controls, bounded."""
-    line = " ".join(printable(text).split())
-    if len(line) > REASON_TRAILER_LIMIT:
-        line = line[: REASON_TRAILER_LIMIT - 1].rstrip() + "…"
-    return line or NO_REASON
-
-
-def _reason_line(reason: str) -> str:
-    text = " ".join(printable(reason).split())
-    return escape(text) if text else f"_{NO_REASON}._"
-
-
-def files_changed(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> list[str]:
-    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
-
-
-def rollback_body(
-    meta: ProposalMeta,
-    *,
-    reason: str,
-    requested_by: str | None,
-    evidence_markdown: str | None,
-    promotion_pull: PullRequestInfo | None,
-    emergency: str,
-    method: Method,
-    method_commit: str | None,
-    changed: Sequence[str],
-) -> str:
-    """The revert PR's body: why, who, the evidence, the promotion, the emergency path, what
-    changes, and the hidden marker. Untrusted text is escaped; `evidence_markdown` is trusted
-    markdown built by `bot.flows.analyze.evidence_markdown`."""
-    bad = code(meta.previous_version or "?", in_table=False)
-    target = code(meta.version, in_table=False)
-    lines = [
-        f"## ⏪ Roll back {code(meta.model, in_table=False)} in "
-        f"{code(meta.environment, in_table=False)}: {bad} → {target}",
-        "",
-        f"**Reason:** {_reason_line(reason)}",
-    ]
-    if requested_by:
-        lines.append(f"**Requested by:** {escape(' '.join(printable(requested_by).split()))}")
-    if promotion_pull is not None:  # GitHub links #N (and cross-references the PR)
-        lines.append(
-            f"**Promotion:** #{promotion_pull.number} promoted {bad}; this pull request undoes it."
-        )
-    else:
-        lines.append(f"**Promotion:** no merged promotion pull request of {bad} was found.")
-    if evidence_markdown and evidence_markdown.strip():
-        lines += ["", evidence_markdown.strip()]
-    lines += ["", "### Emergency path", "", emergency, "", "### Change", ""]
-    short = code(method_commit[:12], in_table=False) if method_commit else "?"
-    if method == "revert":
-        lines.append(
-            f"`git revert` of {short} (the commit that brought {bad} in), limited to the "
-            "model's folder; the evaluation report stays."
-        )
-    else:
-        lines.append(
-            f"The model's folder restored exactly as it was at {short} (which declares "
-            f"{target}); the evaluation reports stay."
-        )
-    lines += [""] + [f"- {code(path, in_table=False)}" for path in changed]
-    lines += [
-        "",
-        f"Merging this pull request rolls the model back; closing it leaves {bad} deployed.",
-    ]
-    return pull_request_body("\n".join(lines) + "\n", meta, None)
-
-
-def followup_comment(
-    reason: str, requested_by: str | None, evidence_markdown: str | None
-) -> str | None:
-    """What a repeated rollback request adds to the open revert PR; None when nothing."""
-    has_reason = bool(" ".join(printable(reason).split()))
-    has_evidence = bool(evidence_markdown and evidence_markdown.strip())
-    if not has_reason and not has_evidence:
-        return None
-    who = (
-        f" by {escape(' '.join(printable(requested_by).split()))}"
-        if requested_by and requested_by.strip()
-        else ""
-    )
-    lines = [f"model-bot: the rollback was requested again{who}.", ""]
-    if has_reason:
-        lines.append(f"**Reason:** {_reason_line(reason)}")
-    if has_evidence:
-        assert evidence_markdown is not None
-        lines += ["", evidence_markdown.strip()]
-    return "\n".join(lines) + "\n"
-
-
-def backlink_comment(revert_pull: PullRequestInfo, bad: str, target: str) -> str:
-    return (
-        f"model-bot: a rollback of {code(bad, in_table=False)} to {code(target, in_table=False)} "
-        f"is proposed in #{revert_pull.number}."
-    )
-
-
-def folder_diff(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> str:
-    """`git diff`-like text from `before` to `after`, deletions included. Pure."""
-    out: list[str] = []
-    for path in files_changed(before, after):
-        old, new = before.get(path), after.get(path)
-        out.extend(
-            difflib.unified_diff(
-                [] if old is None else old.decode("utf-8", "replace").splitlines(keepends=True),
-                [] if new is None else new.decode("utf-8", "replace").splitlines(keepends=True),
-                fromfile="/dev/null" if old is None else f"a/{path}",
-                tofile="/dev/null" if new is None else f"b/{path}",
-            )
-        )
-    text = "".join(out)
-    return text if not text or text.endswith("\n") else text + "\n"
-
-
-__all__ = [
-    "Deployment",
-    "RollbackOptions",
-    "RollbackResult",
-    "WindowCheck",
-    "backlink_comment",
-    "check_rollback_window",
-    "emergency_note",
-    "find_promotion_pull",
-    "folder_diff",
-    "followup_comment",
-    "introducing_commit",
-    "read_deployment",
-    "rollback",
-    "rollback_body",
-    "rollback_in_session",
-    "rollback_title",
-    "trailer_reason",
-]
+__all__ = ["plan_rollback", "rollback", "rollback_in_session"]

@@ -13,91 +13,13 @@ passes through `escape`, `code` or `link`, which make it inert markdown: no raw 
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
 
 from bot.core.evidence import Evidence
 from bot.core.gate import Decision, GateRow, SignificanceResult, fmt
+from bot.core.untrusted import printable
+from bot.text.markdown import code, escape, link, table
 
-ZWJ = "\u200d"  # zero-width joiner: breaks @mentions and #refs without changing the look
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_MARKDOWN = set("\\`*_[]|~")
-_SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+")
 PARAMS_LIMIT = 100
-
-
-# --- making untrusted text inert -------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    """One line of printable text: controls and line breaks become spaces, lone surrogates
-    (possible in JSON input) become U+FFFD."""
-    out = []
-    for ch in str(text):
-        category = unicodedata.category(ch)
-        if category == "Cs":
-            out.append("\ufffd")
-        elif category == "Cc" or ch in "\u2028\u2029":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def escape(text: str) -> str:
-    """Untrusted text as literal markdown, safe inline and inside a table cell."""
-    out = []
-    cleaned = _clean(text)
-    for i, ch in enumerate(cleaned):
-        if ch in _HTML:
-            out.append(_HTML[ch])
-        elif ch in _MARKDOWN:
-            out.append("\\" + ch)
-        elif ch == "@":
-            out.append("@" + ZWJ)
-        elif ch == "#" and cleaned[i + 1 : i + 2].isalnum():
-            out.append("#" + ZWJ)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def code(text: str, *, in_table: bool = True) -> str:
-    """Untrusted text as a code span: literal, no mentions, no HTML. The fence is longer than
-    any run of backticks inside; in a table `|` is escaped (GitHub unescapes it there)."""
-    cleaned = _clean(text)
-    if not cleaned.strip():
-        return escape(cleaned) or "—"
-    longest = max((len(run) for run in re.findall(r"`+", cleaned)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if cleaned[0] in "` " or cleaned[-1] in "` " else ""
-    if in_table:
-        cleaned = cleaned.replace("|", "\\|")
-    return f"{fence}{pad}{cleaned}{pad}{fence}"
-
-
-def link(label: str, url: str | None) -> str:
-    """`[label](url)` for a plain http(s) URL; anything else is shown as code, not linked."""
-    if url and _SAFE_URL.fullmatch(url):
-        return f"[{escape(label)}]({url})"
-    if url:
-        return f"{escape(label)} ({code(url)})"
-    return escape(label)
-
-
-def printable(text: str) -> str:
-    """Untrusted text for a terminal: no control characters (no escape sequences)."""
-    return _clean(text)
-
-
-# --- markdown sections ------------------------------------------------------------------------
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    return "\n".join(lines)
 
 
 def _verdict(passed: bool) -> str:
@@ -134,7 +56,7 @@ def gate_table(decision: Decision) -> str:
         return "_The policy has no gates._"
     header = ["metric", "threshold", "candidate", "champion", "delta", "verdict", "reason"]
     described = any(row.description for row in decision.rows)
-    return _table(
+    return table(
         [*header, "description"] if described else header,
         (
             [*_gate_cells(row), escape(row.description or "")] if described else _gate_cells(row)
@@ -190,7 +112,7 @@ def significance_section(decision: Decision, level: int = 3) -> str:
         [
             f"{'#' * level} Significance",
             "",
-            _table(
+            table(
                 ["metric", "examples", "improvement", "interval", "verdict", "reason"],
                 [_significance_cells(result)],
             ),
@@ -243,7 +165,7 @@ def lineage_section(evidence: Evidence, level: int = 3) -> str:
         rows.append(("MLflow run", link(label, lineage.run_url)))
     if lineage.experiment_id:
         rows.append(("MLflow experiment", code(lineage.experiment_id)))
-    return "\n".join([f"{'#' * level} Lineage", "", _table(["", ""], rows)])
+    return "\n".join([f"{'#' * level} Lineage", "", table(["", ""], rows)])
 
 
 def params_section(evidence: Evidence, limit: int = PARAMS_LIMIT) -> str:
@@ -255,7 +177,7 @@ def params_section(evidence: Evidence, limit: int = PARAMS_LIMIT) -> str:
     lines = [
         f"<details><summary>Parameters ({len(params)})</summary>",
         "",
-        _table(["parameter", "value"], ((code(k), code(v)) for k, v in shown)),
+        table(["parameter", "value"], ((code(k), code(v)) for k, v in shown)),
     ]
     if len(params) > limit:
         lines += ["", f"_{len(params) - limit} more not shown._"]
@@ -294,9 +216,9 @@ def decision_text(decision: Decision) -> str:
     if context:
         header += f" ({', '.join(context)})"
     described = any(row.description for row in decision.rows)
-    table = [["METRIC", "THRESHOLD", "CANDIDATE", "CHAMPION", "DELTA", "VERDICT", "REASON"]]
+    rows = [["METRIC", "THRESHOLD", "CANDIDATE", "CHAMPION", "DELTA", "VERDICT", "REASON"]]
     if described:
-        table[0].append("DESCRIPTION")
+        rows[0].append("DESCRIPTION")
     for row in decision.rows:
         cells = [
             printable(row.metric),
@@ -307,13 +229,13 @@ def decision_text(decision: Decision) -> str:
             row.verdict.upper(),
             printable(row.reason),
         ]
-        table.append([*cells, printable(row.description or "")] if described else cells)
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+        rows.append([*cells, printable(row.description or "")] if described else cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = [header, ""] if decision.rows else [header, "", "(the policy has no gates)"]
     if decision.rows:
         lines += [
             "  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
-            for r in table
+            for r in rows
         ]
     result = decision.significance
     if result is not None:
@@ -336,17 +258,13 @@ def decision_json(decision: Decision) -> str:
 
 
 __all__ = [
-    "code",
     "decision_json",
     "decision_section",
     "decision_text",
-    "escape",
     "gate_report_markdown",
     "gate_table",
     "lineage_section",
-    "link",
     "params_section",
-    "printable",
     "significance_section",
     "title_section",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.text.report import escape
+from bot.text.markdown import escape
 from tests.actionrunner import parse_github_output
 from tests.envfixtures import (
     BOT_LOGIN,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.git import parse_trailers
 from bot.core.names import promote_branch
+from bot.core.trailers import parse_trailers
 from tests.envfixtures import (
     CONFIG,
     DEFAULT_POLICY_PATH,

@@ -10,16 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from bot.adapters.git import (
-    EnvRepo,
-    GitAuth,
-    format_commit_message,
-    parse_trailers,
-)
+from bot.adapters.git import EnvRepo, GitAuth
 from bot.core.errors import ExternalError, InvalidInput
+from bot.core.trailers import parse_trailers
 from tests.gitrepos import (
     BOT_EMAIL,
     BOT_NAME,
@@ -83,69 +77,6 @@ def clone(bare: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 # ------------------------------------------------------------------- pure
-
-
-def test_format_and_parse_trailers_round_trip() -> None:
-    trailers = promote_trailers("fraud", "7", "6") | {"Reason": "gates passed: 4/4"}
-    text = format_commit_message("Promote fraud to 7", "Body line.\n\n# Heading", trailers)
-    assert text == (
-        "Promote fraud to 7\n\nBody line.\n\n# Heading\n\n"
-        "Model: fraud\nModel-Version: 7\nPrevious-Version: 6\nEnvironment: production\n"
-        "Action: promote\nReason: gates passed: 4/4\n"
-    )
-    assert parse_trailers(text) == trailers
-
-
-@pytest.mark.parametrize(
-    ("message", "expected"),
-    [
-        ("Subject only", {}),
-        ("Model: looks like a trailer but is the subject", {}),
-        ("Subject\n\nModel: a\nAction: promote\n", {"Model": "a", "Action": "promote"}),
-        ("Subject\n\nModel: a\nnot a trailer\n", {}),
-        ("Subject\n\nModel: a\n\nbody after trailers\n", {}),
-        ("Subject\n\nReason: one\n  continued\n", {"Reason": "one continued"}),
-        ("Subject\n\nModel: a\nModel: b\n", {"Model": "b"}),
-        ("Subject\r\n\r\nModel: a\r\n", {"Model": "a"}),
-        (
-            "Revert\n\nModel: a\n(cherry picked from commit 0123)\n",
-            {"Model": "a"},
-        ),
-    ],
-)
-def test_parse_trailers_table(message: str, expected: dict[str, str]) -> None:
-    assert parse_trailers(message) == expected
-
-
-@pytest.mark.parametrize(
-    ("subject", "trailers"),
-    [
-        ("", {}),
-        ("two\nlines", {}),
-        ("ok", {"Bad Key": "x"}),
-        ("ok", {"Model": "multi\nline"}),
-        ("ok", {"Model": ""}),
-        ("ok", {"Model": "tab\x00nul"}),
-    ],
-)
-def test_format_commit_message_rejects(subject: str, trailers: dict[str, str]) -> None:
-    with pytest.raises(ValueError):
-        format_commit_message(subject, "", trailers)
-
-
-_keys = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9-]{0,20}", fullmatch=True)
-_values = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85"),
-    min_size=1,
-    max_size=40,
-).filter(lambda v: v.strip() != "")
-
-
-@given(st.dictionaries(_keys, _values, max_size=8), st.text(max_size=200))
-def test_trailers_round_trip_property(trailers: dict[str, str], body: str) -> None:
-    text = format_commit_message("Subject", body.replace("\r", ""), trailers)
-    expected = {k: v.strip() for k, v in trailers.items()}
-    assert parse_trailers(text) == expected
 
 
 def test_git_auth_hides_the_token() -> None:

@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.git import EnvRepo, PushResult, parse_trailers
+from bot.adapters.git import EnvRepo
 from bot.adapters.github import Forge
+from bot.core.commits import PushResult
 from bot.core.names import promote_branch
+from bot.core.trailers import parse_trailers
 from tests.envfixtures import (
     CONFIG,
     DEFAULT_POLICY_PATH,
@@ -699,7 +701,9 @@ def test_a_run_killed_between_push_and_pr_is_completed_by_the_next(
         wait_for(lambda: len(fake.pulls(OWNER, NAME)) == 1, 10, "the server to make the PR")
         assert fake.issue_labels(OWNER, NAME, 1) == []  # killed before labelling
     else:
-        time.sleep(fake.latency + 0.2)  # let the held request answer its dead client
+        # The held POST takes its 502 only after its latency sleep; until then the fault is
+        # still queued, and the next run's POST could take it while the held one makes the PR.
+        assert fake.wait_for_faults_used(timeout=30), "the held POST never took its 502"
         assert fake.pulls(OWNER, NAME) == []
     fake.latency = 0.0
     fake.reset_requests()

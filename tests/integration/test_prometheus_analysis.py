@@ -5,16 +5,26 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from bot.adapters.prometheus import PrometheusSettings, fetch, fetch_ranges
-from bot.core.analysis import RangeQuery, Verdict, plan_queries, run_analysis
+from bot.adapters.prometheus import PrometheusSettings, PrometheusSource, fetch, fetch_ranges
+from bot.core.analysis import RangeQuery, Verdict, plan_queries
 from bot.core.policy import Analysis, AnalysisMetric, EnvironmentOverride, Policy, load_policy
 from bot.core.queries import QueryContext
+from bot.flows import analyze as analyze_flow
 from tests.realparts.openmetrics import SCENARIOS
 from tests.realparts.prometheus import AuthProxy, PrometheusServer, TlsFiles, self_signed_cert
+
+
+def run_analysis(
+    policy: Policy, context: QueryContext, settings: PrometheusSettings, now: datetime
+) -> Verdict:
+    """The flow's judgement against the real Prometheus, through the adapter."""
+    return analyze_flow.run_analysis(policy, context, PrometheusSource(settings), now)
+
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = load_policy(ROOT / "policies" / "default.yaml")

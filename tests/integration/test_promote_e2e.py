@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.git import parse_trailers
-from bot.text.proposal import read_marker
+from bot.core.marker import read_marker
+from bot.core.trailers import parse_trailers
 from tests.fakegithub import FakeGitHub
 from tests.gitrepos import git
 from tests.test_cli_gate import Result, assert_usage_error, run

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.git import parse_trailers
-from bot.text.proposal import read_marker
+from bot.core.marker import read_marker
+from bot.core.trailers import parse_trailers
 from tests.gitrepos import git
 from tests.test_cli_gate import Result, run
 

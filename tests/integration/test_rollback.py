@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.git import parse_trailers
-from bot.flows.rollback import RollbackOptions, rollback
+from bot.cli.session import session_opener
+from bot.core.rollback import RollbackOptions
+from bot.core.trailers import parse_trailers
+from bot.flows.rollback import rollback
 from tests.envfixtures import (
     ENVIRONMENT,
     NEIGHBOUR,
@@ -343,14 +345,12 @@ def test_python_api_carries_requester_and_evidence(github: FakeGitHub, tmp_path:
     options = RollbackOptions(
         model=MODEL,
         environment=ENVIRONMENT,
-        target=github_target(github),
         reason="/rollback says so",
-        token=TOKEN,
         evidence_markdown="### Evidence\n\nerror rate 5 %\n",
         requested_by="alice",
-        workdir=tmp_path,
     )
-    result = rollback(options)
+    opener = session_opener(github_target(github), base=None, token=TOKEN, workdir=tmp_path)
+    result = rollback(options, opener)
     assert (result.outcome, result.method, result.merged) == ("created", "revert", False)
     assert (result.from_version, result.to_version) == ("2", "1")
     assert result.pull_request is not None and result.promotion_pull_request is not None
@@ -359,7 +359,6 @@ def test_python_api_carries_requester_and_evidence(github: FakeGitHub, tmp_path:
     assert result.diff.count("+++ b/") == 3
     trailers = parse_trailers(commit_message(bare_path(github), result.commit or ""))
     assert trailers["Requested-By"] == "alice"
-    assert "token" not in repr(options).lower() or TOKEN not in repr(options)
 
 
 # --------------------------------------------------------------------------- local mode

@@ -1,0 +1,89 @@
+"""Builds the adapters a flow runs on: the env repo's clone, its publisher and the forge.
+
+The only place (with `bot.cli.common`) that constructs adapters; flows receive an
+`EnvSession` or a `SessionOpener` and never import an adapter.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.core.errors import InvalidInput
+from bot.core.target import EnvRepoTarget
+from bot.ports import EnvSession, Forge, SessionOpener
+
+ForgeFactory = Callable[[str, str, "str | None"], Forge]  # (OWNER/NAME, token, api url)
+
+
+def github_forge(repo: str, token: str, api_url: str | None) -> Forge:
+    """The GitHub adapter for `repo` (tunables from `MODEL_BOT_*` variables)."""
+    from bot.adapters.github import Forge as GitHubForge
+    from bot.adapters.github import ForgeSettings
+
+    return GitHubForge(ForgeSettings.from_env(repo, token, api_url))
+
+
+def forge_opener(
+    token: str | None, api_url: str | None, forge_factory: ForgeFactory = github_forge
+) -> Callable[[str], Forge] | None:
+    """OWNER/NAME -> that repository's forge, or None without a token."""
+    if not token:
+        return None
+    secret = token
+    return lambda repo: forge_factory(repo, secret, api_url)
+
+
+def require_token(token: str | None, target: EnvRepoTarget) -> str:
+    if not token:
+        raise InvalidInput.one(
+            "GITHUB_TOKEN",
+            "",
+            f"not set: a token with contents and pull-requests write access to {target.repo} "
+            "is needed (or use a local --env-repo path)",
+        )
+    return token
+
+
+def session_opener(
+    target: EnvRepoTarget,
+    *,
+    base: str | None,
+    token: str | None,
+    workdir: Path | None = None,
+    forge_factory: ForgeFactory = github_forge,
+) -> SessionOpener:
+    """Open the env repo (a sparse clone of its base branch) and, on GitHub, the forge."""
+
+    def open_session(sparse: Sequence[str]) -> EnvSession:
+        from bot.adapters.git import EnvRepo, GitAuth, GitPublisher
+
+        where = workdir or Path(tempfile.gettempdir())
+        if target.is_local:
+            repo = EnvRepo.clone(
+                target.location,
+                base=base or "main",
+                sparse_paths=sparse,
+                workdir=where,
+                repo_field="--env-repo",
+            )
+            return EnvSession(repo, GitPublisher(repo), repo.base, None)
+        secret = require_token(token, target)
+        forge = forge_factory(target.repo, secret, target.api_url)
+        clone_url = forge.clone_url()
+        branch = base or forge.default_branch()
+        repo = EnvRepo.clone(
+            clone_url,
+            base=branch,
+            sparse_paths=sparse,
+            workdir=where,
+            auth=GitAuth(secret),
+            repo_field="--env-repo",
+        )
+        return EnvSession(repo, GitPublisher(repo), branch, forge)
+
+    return open_session
+
+
+__all__ = ["ForgeFactory", "forge_opener", "github_forge", "require_token", "session_opener"]

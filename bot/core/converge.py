@@ -1,0 +1,58 @@
+"""What to do with one of the bot's branches, from what the remote shows. Pure.
+
+`decide_branch` is the one rule promote and rollback share (as create-pull-request's
+create-or-update-branch does): the executor in `bot.flows.session` reads the remote, asks
+this function, and carries out the answer, re-reading when a push loses a race.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Outcome = Literal["created", "updated", "unchanged", "blocked"]
+BranchAction = Literal["push", "open-pull", "refresh-pull", "held", "none"]
+
+
+@dataclass(frozen=True)
+class BranchView:
+    """One read of the remote, for one planned change."""
+
+    exists: bool  # the bot's remote branch exists
+    holds: bool  # it carries exactly the planned change
+    uses_pulls: bool  # changes go through pull requests (a forge, and PRs wanted)
+    open_pull: bool  # a pull request from the branch is open
+    pull_describes: bool  # that pull request's marker describes the planned change
+
+
+@dataclass(frozen=True)
+class BranchDecision:
+    """`push`: commit and push the change (then open or update the PR); `open-pull`: the
+    branch holds it but no PR is open (an earlier run stopped after pushing); `refresh-pull`:
+    the open PR still describes an older change its branch no longer holds; `held`: nothing
+    to write; `none`: the base itself already holds the change."""
+
+    action: BranchAction
+    outcome: Outcome
+    reason: str = ""
+
+
+def decide_branch(view: BranchView, *, branch: str, dry_run: bool, noun: str) -> BranchDecision:
+    """`noun` names the change in reasons ("change", "rollback")."""
+    if view.holds:
+        if view.open_pull and not view.pull_describes:
+            reason = "dry run: the pull request would be updated" if dry_run else ""
+            return BranchDecision("refresh-pull", "updated", reason)
+        if view.open_pull or not view.uses_pulls:
+            held = "the open pull request" if view.open_pull else branch
+            return BranchDecision("held", "unchanged", f"{held} already holds exactly this {noun}")
+        reason = "dry run: the pull request would be opened" if dry_run else ""
+        return BranchDecision("open-pull", "created", reason)
+    existed = view.open_pull or (not view.uses_pulls and view.exists)
+    reason = "dry run: nothing was pushed or opened" if dry_run else ""
+    return BranchDecision("push", "updated" if existed else "created", reason)
+
+
+BASE_HOLDS = BranchDecision("none", "unchanged", "the base already holds this change")
+
+__all__ = ["BASE_HOLDS", "BranchAction", "BranchDecision", "BranchView", "Outcome", "decide_branch"]

@@ -1,0 +1,250 @@
+"""What every flow shares on an open `EnvSession`: reading the env repo's configuration and a
+model's deployment, the one converge loop that publishes a change on a bot branch, and the
+forge look-ups promote, rollback and analyze have in common.
+
+Flows import this module, never each other.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.core.commits import CommitRequest
+from bot.core.config import CONFIG_FILE, BotConfig, parse_config
+from bot.core.converge import BASE_HOLDS, BranchDecision, BranchView, decide_branch
+from bot.core.deployment import Deployment
+from bot.core.errors import ExternalError, InvalidInput
+from bot.core.marker import read_marker
+from bot.core.names import fill_path, promote_branch
+from bot.core.pulls import PullRequestInfo
+from bot.core.render import TEMPLATE_NAMES, candidate_paths, read_current_version
+from bot.ports import BranchSnapshot, EnvSession, Forge, Workspace
+
+PUSH_ATTEMPTS = 3  # reads and pushes of one branch before giving up to a concurrent run
+HISTORY = 50  # commits touching a model's folder read back (the clone deepens on demand)
+
+
+# --------------------------------------------------------------------------- the env repo
+
+
+def read_config(workspace: Workspace) -> BotConfig:
+    """The env repo's `.model-bot.yaml` (base branch), or the defaults."""
+    data = workspace.read(CONFIG_FILE)
+    if data is None:
+        return BotConfig()
+    return parse_config(data.decode("utf-8", errors="replace"), CONFIG_FILE)
+
+
+def check_environment(config: BotConfig, workspace: Workspace, environment: str) -> None:
+    if config.environments is not None:
+        if environment not in config.environments:
+            known = ", ".join(sorted(config.environments)) or "none"
+            raise InvalidInput.one(
+                "--environment",
+                "",
+                f"unknown environment {environment!r} (known: {known}; add it under "
+                f"environments in {CONFIG_FILE})",
+            )
+        return
+    folder = fill_path(config.paths.model_dir, environment=environment, model="x", version="x")
+    env_root = posixpath.dirname(folder)
+    if not workspace.exists(env_root):
+        raise InvalidInput.one(
+            "--environment",
+            "",
+            f"unknown environment {environment!r}: {env_root}/ does not exist in the env repo "
+            f"(create it, or list environments in {CONFIG_FILE})",
+        )
+
+
+def read_templates(workspace: Workspace, config: BotConfig) -> dict[str, str]:
+    """The env repo's template overrides (name -> text)."""
+    found = {}
+    for name in TEMPLATE_NAMES:
+        data = workspace.read(f"{config.templates_dir}/{name}")
+        if data is not None:
+            found[name] = data.decode("utf-8")
+    return found
+
+
+def model_folder(config: BotConfig, environment: str, model: str) -> str:
+    template = config.paths.model_dir
+    if "{version}" in template:
+        raise InvalidInput.one(
+            CONFIG_FILE,
+            "paths.model_dir",
+            f"{template!r} names the version: a rollback cannot tell which folder is deployed "
+            "(keep one folder per model and environment)",
+        )
+    return fill_path(template, environment=environment, model=model, version="")
+
+
+def declared_version(
+    workspace: Workspace, config: BotConfig, wanted: Sequence[str], folder: str, ref: str | None
+) -> str | None:
+    """The version the folder declares in the working tree (`ref` None) or at `ref`;
+    `wanted` are the folder's `candidate_paths`."""
+    if ref is None:
+        files = {p: data for p in wanted if (data := workspace.read(p)) is not None}
+    else:
+        tree = workspace.tree_of(ref, [folder])
+        files = {p: tree[p] for p in wanted if p in tree}
+    current = read_current_version(files, config)
+    return current.version if current else None
+
+
+def read_deployment(workspace: Workspace, environment: str, model: str) -> Deployment:
+    """The config, the model's folder, its current version and the history behind it."""
+    config = read_config(workspace)
+    check_environment(config, workspace, environment)
+    folder = model_folder(config, environment, model)
+    workspace.add_sparse_paths([folder])
+    paths = tuple(candidate_paths(config, environment, model, ""))
+    return Deployment(
+        model=model,
+        environment=environment,
+        config=config,
+        folder=folder,
+        paths=paths,
+        current=declared_version(workspace, config, paths, folder, None),
+        history=tuple(workspace.log([folder], max_count=HISTORY)),
+    )
+
+
+# --------------------------------------------------------------------------- the forge
+
+
+def request_configured_reviewers(
+    forge: Forge, config: BotConfig, environment: str, number: int, warnings: list[str]
+) -> None:
+    """Reviewers and team reviewers from `.model-bot.yaml` (the environment's win). A
+    reviewer the forge refuses leaves the PR standing: a warning, not a failure."""
+    env_config = config.environment(environment)
+    users = env_config.reviewers if env_config.reviewers is not None else config.reviewers
+    teams = (
+        env_config.team_reviewers
+        if env_config.team_reviewers is not None
+        else config.team_reviewers
+    )
+    try:
+        forge.request_reviewers(number, users, teams)
+    except ExternalError as error:
+        warnings.append(f"reviewers not requested: {error}")
+
+
+def find_promotion_pull(
+    forge: Forge,
+    environment: str,
+    model: str,
+    version: str,
+    promotion_sha: str | None,
+    merge_sha: str | None,
+) -> PullRequestInfo | None:
+    """The merged promotion PR of `version`: by its merge or head commit, else its marker."""
+    merged = [
+        p for p in forge.find_pulls(promote_branch(environment, model), state="closed") if p.merged
+    ]
+    for pull in merged:
+        if pull.merge_commit_sha is not None and pull.merge_commit_sha in (
+            merge_sha,
+            promotion_sha,
+        ):
+            return pull
+        if promotion_sha is not None and pull.head_sha == promotion_sha:
+            return pull
+    matching = []
+    for pull in merged:
+        meta = read_marker(pull.body)
+        if (
+            meta is not None
+            and meta.action == "promote"
+            and (meta.model, meta.environment, meta.version) == (model, environment, version)
+        ):
+            matching.append(pull)
+    return max(matching, key=lambda p: p.number) if matching else None
+
+
+# --------------------------------------------------------------------------- converging
+
+
+@dataclass(frozen=True)
+class Converged:
+    """How one planned change met the remote: the decision taken on the last read, the
+    branch head and open PR that read saw, and the commit pushed (when `push`)."""
+
+    decision: BranchDecision
+    head: str | None
+    open_pull: PullRequestInfo | None
+    pushed: str | None = None
+
+    @property
+    def commit(self) -> str | None:
+        """The commit that now carries the change on the branch (pushed or found there)."""
+        return self.pushed or (self.head if self.decision.action != "push" else None)
+
+
+def converge_branch(
+    session: EnvSession,
+    request: CommitRequest,
+    *,
+    watched: Sequence[str],
+    holds: Callable[[BranchSnapshot], bool],
+    describes: Callable[[PullRequestInfo], bool],
+    uses_pulls: bool,
+    dry_run: bool,
+    noun: str,
+    busy: str,
+) -> Converged:
+    """Read the remote branch (and its open PR), decide, and publish `request` when the
+    decision is `push`, as a compare-and-swap on the branch head: when another run moved the
+    branch in between, read again (at most `PUSH_ATTEMPTS` times). `watched` are the paths
+    `holds` judges; `describes` says whether an open PR's text is about this change; `busy`
+    names who else may be moving the branch, for the error when it never settles."""
+    publisher, forge = session.publisher, session.forge
+    branch = request.branch
+    for _attempt in range(PUSH_ATTEMPTS):
+        head = publisher.remote_head(branch)
+        open_pull = (
+            forge.find_open_pull(branch, session.base) if uses_pulls and forge else None
+        )
+        snapshot = publisher.snapshot(branch, watched) if head is not None else None
+        view = BranchView(
+            exists=head is not None,
+            holds=snapshot is not None and holds(snapshot),
+            uses_pulls=uses_pulls,
+            open_pull=open_pull is not None,
+            pull_describes=open_pull is not None and describes(open_pull),
+        )
+        decision = decide_branch(view, branch=branch, dry_run=dry_run, noun=noun)
+        if decision.action != "push" or dry_run:
+            return Converged(decision, head, open_pull)
+        pushed = publisher.publish(request, head)
+        if pushed is None:
+            return Converged(BASE_HOLDS, head, open_pull)
+        if pushed.status == "rejected-stale":
+            continue  # another run moved the branch: read it again and converge
+        if not pushed.ok:
+            raise ExternalError(f"could not push {branch}: {pushed.message}")
+        return Converged(decision, head, open_pull, pushed.sha)
+    raise ExternalError(
+        f"{branch} kept moving while pushing ({PUSH_ATTEMPTS} attempts): another run is "
+        f"{busy}; run again when it is done"
+    )
+
+
+__all__ = [
+    "HISTORY",
+    "PUSH_ATTEMPTS",
+    "Converged",
+    "check_environment",
+    "converge_branch",
+    "declared_version",
+    "find_promotion_pull",
+    "model_folder",
+    "read_config",
+    "read_deployment",
+    "read_templates",
+    "request_configured_reviewers",
+]

@@ -1,0 +1,146 @@
+"""The seams the flows depend on: small Protocols, one per kind of external system.
+
+Each adapter in `bot.adapters` implements one (the git clone a `Workspace` and, through
+`GitPublisher`, a `Publisher`; GitHub a `Forge`; Prometheus a `MetricSource`; MLflow an
+`EvidenceSource`). A second forge or a second way to publish commits (GitHub's API instead of
+`git push`) is a new adapter behind the same port; no flow changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.analysis import QueryResult, RangeQuery
+from bot.core.commits import CommitInfo, CommitRequest, PushResult
+from bot.core.evidence import Evidence
+from bot.core.pulls import CommentInfo, PullRequestInfo
+
+
+class Forge(Protocol):
+    """One repository on a forge: pull requests, comments, reactions, permissions, files."""
+
+    @property
+    def web_root(self) -> str:
+        """The repository's web address (links in PR bodies)."""
+        ...
+
+    def clone_url(self) -> str: ...
+    def default_branch(self) -> str: ...
+    def read_file(self, path: str, ref: str | None = None) -> bytes | None: ...
+    def find_pulls(
+        self, head_branch: str, state: str = "open", base: str | None = None
+    ) -> list[PullRequestInfo]: ...
+    def find_open_pull(
+        self, head_branch: str, base: str | None = None
+    ) -> PullRequestInfo | None: ...
+    def get_pull(self, number: int) -> PullRequestInfo: ...
+    def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRequestInfo: ...
+    def update_pull(self, number: int, *, title: str, body: str) -> None: ...
+    def add_labels(self, number: int, labels: Sequence[str]) -> None: ...
+    def request_reviewers(
+        self, number: int, users: Sequence[str], teams: Sequence[str]
+    ) -> None: ...
+    def merge_pull(self, number: int, message: str) -> str: ...
+    def comment(self, number: int, body: str) -> CommentInfo: ...
+    def comments(self, number: int) -> list[CommentInfo]: ...
+    def react(self, comment_id: int, content: str) -> None: ...
+    def permission(self, login: str) -> str: ...
+
+
+class Workspace(Protocol):
+    """The environment repo as the flows read it: files of the base branch (a sparse working
+    tree), its history, and the local scratch work a rollback needs (revert, restore)."""
+
+    @property
+    def base(self) -> str: ...
+
+    def add_sparse_paths(self, paths: Sequence[str]) -> None: ...
+    def read(self, rel: str) -> bytes | None: ...
+    def exists(self, rel: str) -> bool: ...
+    def head_sha(self) -> str: ...
+    def tree_of(self, ref: str, paths: Sequence[str]) -> dict[str, bytes]: ...
+    def log(
+        self, paths: Sequence[str], ref: str = "HEAD", max_count: int = 200
+    ) -> list[CommitInfo]: ...
+    def start_branch(self, branch: str, from_ref: str) -> None: ...
+    def revert(self, commit_sha: str, paths: Sequence[str]) -> bool: ...
+    def restore_paths(self, ref: str, paths: Sequence[str]) -> None: ...
+    def commit(
+        self,
+        message: str,
+        trailers: Mapping[str, str],
+        author: tuple[str, str],
+        paths: Sequence[str],
+    ) -> str | None:
+        """Commit the staged work under `paths` locally (never pushed); None: no change."""
+        ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BranchSnapshot:
+    """What one of the bot's remote branches holds under some paths."""
+
+    sha: str
+    files: Mapping[str, bytes]
+    trailers: Mapping[str, str]  # of the newest commit touching those paths
+
+
+class Publisher(Protocol):
+    """A change set becomes a commit on one of the bot's branches. `publish` is a
+    compare-and-swap: it lands only while the remote branch is still `expected_head`, so two
+    runs racing on one branch never lose each other's update (the loser reads again)."""
+
+    def remote_head(self, branch: str) -> str | None: ...
+    def snapshot(self, branch: str, paths: Sequence[str]) -> BranchSnapshot | None: ...
+    def publish(self, request: CommitRequest, expected_head: str | None) -> PushResult | None:
+        """None when the base already holds the change (nothing to commit)."""
+        ...
+
+
+class MetricSource(Protocol):
+    """Answers range queries (Prometheus). Never raises for the source's own trouble: an
+    unreachable source gives results with errors, which judge as inconclusive."""
+
+    def fetch_ranges(self, queries: Mapping[str, RangeQuery]) -> dict[str, QueryResult]: ...
+
+
+class EvidenceSource(Protocol):
+    """Where a candidate's evidence comes from (a gate-results file, the MLflow registry)."""
+
+    def evidence(self) -> Evidence: ...
+
+
+SessionOpener = Callable[[Sequence[str]], "EnvSession"]
+
+
+@dataclass
+class EnvSession:
+    """The connections of one run: the env repo (read and publish) and, on a forge, the
+    forge. Opened by the CLI (which builds the adapters); the flows only use it."""
+
+    workspace: Workspace
+    publisher: Publisher
+    base: str
+    forge: Forge | None
+
+    @property
+    def web_root(self) -> str | None:
+        return self.forge.web_root if self.forge is not None else None
+
+    def close(self) -> None:
+        self.workspace.close()
+
+
+__all__ = [
+    "BranchSnapshot",
+    "EnvSession",
+    "EvidenceSource",
+    "Forge",
+    "MetricSource",
+    "Publisher",
+    "SessionOpener",
+    "Workspace",
+]
