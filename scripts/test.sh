@@ -25,5 +25,7 @@ echo "== ruff"
 .venv/bin/ruff format --check bot tests benchmarks
 echo "== mypy"
 .venv/bin/mypy
+echo "== import layers"
+.venv/bin/lint-imports
 echo "== pytest"
 .venv/bin/pytest -n "${PYTEST_WORKERS:-2}" -q "$@"
