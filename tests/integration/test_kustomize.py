@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from bot.core.config import BotConfig
 from bot.core.manifests import validate_file
 from bot.core.render import read_current_version, render_change
-from tests.test_render import IMAGE, make_request
+from tests.core.test_render import IMAGE, make_request
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(

@@ -23,7 +23,7 @@ from bot.adapters.mlflow import (
 from bot.core.errors import ExternalError, InvalidInput
 from bot.core.gate import NO_CHAMPION, evaluate
 from bot.core.policy import load_policy
-from tests.test_cli_gate import assert_usage_error, run
+from tests.cli.test_gate import assert_usage_error, run
 
 pytestmark = pytest.mark.slow
 

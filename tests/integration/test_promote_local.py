@@ -14,8 +14,8 @@ import pytest
 
 from bot.core.marker import read_marker
 from bot.core.trailers import parse_trailers
+from tests.cli.test_gate import Result, run
 from tests.gitrepos import git
-from tests.test_cli_gate import Result, run
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from bot.cli import main
 from bot.core.render import HEADER
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "policies" / "default.yaml"
 IMAGE = "ghcr.io/acme/fraud-detector"
 FOLDER = Path("environments/prod/fraud-detector")

@@ -17,7 +17,7 @@ from bot.text.diff import unified_diff
 from bot.text.markdown import ZWJ
 from bot.text.proposal import GITHUB_BODY_LIMIT, promotion_report, pull_request_body
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT = load_policy(REPO / "policies" / "default.yaml")
 CONTEXT = QueryContext(model="fraud-detector", environment="production", namespace="ml-production")
 META = ProposalMeta("promote", "fraud-detector", "production", "7", "6")

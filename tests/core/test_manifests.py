@@ -12,7 +12,7 @@ from bot.core.manifests import crd_schema, validate_file, validate_manifest
 from bot.core.resources import crd_path, schemas_dir
 
 # Upstream copies of the CRDs (see its SOURCES.md), to check the bundled ones against.
-UPSTREAM = Path(__file__).resolve().parent / "fixtures" / "schemas" / "argo-rollouts"
+UPSTREAM = Path(__file__).resolve().parents[1] / "fixtures" / "schemas" / "argo-rollouts"
 
 ROLLOUT: dict[str, Any] = {
     "apiVersion": "argoproj.io/v1alpha1",

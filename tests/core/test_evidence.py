@@ -13,7 +13,7 @@ import pytest
 from bot.core.errors import InvalidInput
 from bot.core.evidence import Evidence, gate_results_json_schema, load_evidence
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = [
     REPO / "examples" / "gate-results.json",
     REPO / "examples" / "gate-results-failing.json",

@@ -15,7 +15,7 @@ from bot.core.manifests import validate_file
 from bot.core.policy import Policy
 from bot.core.queries import QueryContext, effective_query
 from bot.core.render import render_change
-from tests.test_render import ANALYSIS, POLICY, ROLLOUT, VALUES, make_policy, make_request
+from tests.core.test_render import ANALYSIS, POLICY, ROLLOUT, VALUES, make_policy, make_request
 
 HOSTILE = [
     "a: b",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ADAPTERS = {"mlflow", "github", "git", "prometheus_api_client"}
 PROBE = """
 import json, os, sys

@@ -27,10 +27,10 @@ from ruamel.yaml import YAML  # YAML 1.2
 
 from bot.core.manifests import validate_manifest
 from bot.core.trailers import parse_trailers
+from tests.cli.test_gate import Result, run
 from tests.gitrepos import git, make_bare_repo, seed_env_repo
-from tests.test_cli_gate import Result, run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY = ROOT / "policies" / "default.yaml"
 EXAMPLES = settings(
     max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "40")),  # more to hunt, locally

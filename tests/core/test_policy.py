@@ -9,7 +9,7 @@ import pytest
 from bot.core.errors import InvalidInput
 from bot.core.policy import Policy, duration_seconds, load_policy, policy_json_schema
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "policies").glob("*.yaml"))
 HEAD = "apiVersion: model-bot/v1\nkind: PromotionPolicy\nprimary_metric: accuracy\n"
 

@@ -29,7 +29,7 @@ from bot.text.report import (
     title_section,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """bot.core.render: golden renders, file ownership, overrides, kustomize folders, idempotence.
 
 Golden files live in tests/golden/render/; the committed bytes are the truth. After an
-intended template change regenerate them with `UPDATE_GOLDEN=1 pytest tests/test_render.py`
+intended template change regenerate them with `UPDATE_GOLDEN=1 pytest tests/core/test_render.py`
 and review the diff.
 """
 
@@ -35,9 +35,9 @@ from bot.core.render import (
     render_change,
 )
 from bot.core.resources import bundled_templates, templates_dir
-from tests.test_yamledit import changed_lines
+from tests.core.test_yamledit import changed_lines
 
-GOLDEN = Path(__file__).parent / "golden" / "render"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "render"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 IMAGE = "ghcr.io/acme/fraud-detector"
 FOLDER = "environments/prod/fraud-detector"
@@ -625,7 +625,7 @@ def test_query_context_is_the_one_the_analysis_template_uses() -> None:
 
 
 def test_bundled_data_from_the_source_tree() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     assert templates_dir() == root / "templates"
     assert resources.policies_dir() == root / "policies"
     assert set(bundled_templates()) >= {

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from bot.cli import main
 from bot.core.policy import load_policy
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PASSING = REPO / "examples" / "gate-results.json"
 FAILING = REPO / "examples" / "gate-results-failing.json"
 DEFAULT = REPO / "policies" / "default.yaml"
