@@ -8,6 +8,7 @@ opens the pull request through PyGithub. Tests read the outcome back from the ba
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +19,9 @@ import pytest
 
 from bot.core.marker import read_marker
 from bot.core.trailers import parse_trailers
+from tests.cli.test_gate import Result, assert_usage_error, run
 from tests.fakegithub import FakeGitHub
 from tests.gitrepos import git
-from tests.test_cli_gate import Result, assert_usage_error, run
 
 pytestmark = pytest.mark.slow
 
@@ -428,6 +429,322 @@ def test_failed_notification_warns_and_keeps_the_answer(env: Env) -> None:
     assert result.stderr.startswith("warning: could not notify acme/env#99: ")
     assert "(404)" in result.stderr
     assert_secret_free(result, TOKEN)
+
+
+# --- on_fail: who is told about a failed gate ----------------------------------------------------
+#
+# A blocked decision is commented through GitHub's issue-comment endpoint,
+# `POST /repos/{owner}/{repo}/issues/{issue_number}/comments` (a pull request's conversation
+# comments are issue comments; https://docs.github.com/en/rest/issues/comments#create-an-issue-comment).
+# The tests read the comments back from the fake's state and its request log.
+
+BRANCH = "model-bot/promote/production/fraud-detector"
+BLOCKED = "outcome: blocked (the gates failed: nothing was opened)"
+FAILED_TITLE = "## ❌ Gates failed: `fraud-detector` version `8`"
+
+
+def policy_with(
+    tmp_path: Path, on_fail: str | None = None, environments: dict[str, str] | None = None
+) -> Path:
+    """policies/default.yaml with its top-level `on_fail` replaced and/or per-environment
+    `environments.<env>.on_fail` overrides added."""
+    text = DEFAULT.read_text()
+    if on_fail is not None:
+        assert text.count("\non_fail: block_and_notify\n") == 1
+        text = text.replace("\non_fail: block_and_notify\n", f"\non_fail: {on_fail}\n")
+    if environments:
+        text = text.rstrip("\n") + "\nenvironments:\n"
+        text += "".join(
+            f"  {name}:\n    on_fail: {value}\n" for name, value in environments.items()
+        )
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    return path
+
+
+def open_promotion_pr(env: Env, **flags: str) -> int:
+    """A passing promotion of fraud-detector 7: its open PR, whose number is returned."""
+    opened = promote(env, "--results", str(PASSING), **flags)
+    assert opened.exit_code == 0, opened
+    assert "outcome: created\n" in opened.stdout
+    pulls = env.fake.pulls("acme", "env", state="open")
+    assert len(pulls) == 1
+    assert env.fake.comments("acme", "env") == []  # opening a PR comments nothing
+    return int(pulls[0]["number"])
+
+
+def create_issue(env: Env) -> int:
+    return env.fake.client(TOKEN).get_repo("acme/env").create_issue("Release 2026-11").number
+
+
+def comment_posts(env: Env) -> list[str]:
+    return [w for w in env.writes() if w.startswith("POST ") and w.endswith("/comments")]
+
+
+def test_failed_gate_comments_the_report_on_the_open_promotion_pr(env: Env, tmp_path: Path) -> None:
+    """block_and_notify (the default) without --notify: the report goes to the open PR of
+    this model and environment (head `model-bot/promote/production/fraud-detector`), through
+    `POST /repos/{owner}/{repo}/issues/{issue_number}/comments`; the PR itself is left alone."""
+    number = open_promotion_pr(env)
+    pr_before = env.fake.pull("acme", "env", number)
+    refs_before = env.refs()
+    env.fake.reset_requests()
+    summary = tmp_path / "summary.md"
+
+    result = promote(env, "--results", str(FAILING), "--summary-file", str(summary))
+
+    assert result.exit_code == 1, result
+    assert "decision: FAIL" in result.stdout
+    assert f"{BLOCKED}\n" in result.stdout
+    assert f"notified: acme/env#{number}\n" in result.stdout
+    assert result.stderr == ""
+    # Find the open PR by its head branch, then one write: the comment on that PR. Nothing
+    # cloned, pushed, opened or edited.
+    assert env.calls() == [
+        "GET /repos/acme/env/pulls",
+        f"POST /repos/acme/env/issues/{number}/comments",
+    ]
+    assert env.fake.requests[0].query == {"head": f"acme:{BRANCH}", "state": "open"}
+    assert env.fake.git_requests == []
+    comments = env.fake.comments("acme", "env", number)
+    assert len(comments) == 1
+    body = comments[0]["body"]
+    assert body.startswith(FAILED_TITLE)
+    assert "`safety_violations`" in body and "| ❌ fail |" in body
+    assert comments[0]["user"]["login"] == "bot"
+    assert summary.read_text().rstrip("\n") == body.rstrip("\n")  # the same gate report
+    assert env.fake.comments("acme", "env") == comments  # nowhere else
+    # Still one PR, still promoting 7, on the same branch tip.
+    pulls = env.fake.pulls("acme", "env")
+    assert len(pulls) == 1
+    pr = pulls[0]
+    assert (pr["number"], pr["state"], pr["title"], pr["body"]) == (
+        number,
+        "open",
+        pr_before["title"],
+        pr_before["body"],
+    )
+    assert (pr["head"]["ref"], pr["head"]["sha"]) == (BRANCH, pr_before["head"]["sha"])
+    assert env.refs() == refs_before
+
+
+def _no_pr(env: Env) -> None:
+    pass
+
+
+def _closed_pr(env: Env) -> None:
+    number = open_promotion_pr(env)
+    env.fake.client(TOKEN).get_repo("acme/env").get_pull(number).edit(state="closed")
+    assert env.fake.pulls("acme", "env", state="open") == []
+
+
+def _other_environment_pr(env: Env) -> None:
+    open_promotion_pr(env, environment="staging")
+    (pr,) = env.fake.pulls("acme", "env", state="open")
+    assert pr["head"]["ref"] == "model-bot/promote/staging/fraud-detector"
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [_no_pr, _closed_pr, _other_environment_pr],
+    ids=["no-pr", "closed-pr", "other-environment-pr"],
+)
+def test_failed_gate_without_an_open_promotion_pr_comments_nowhere(
+    env: Env, setup: Callable[[Env], None]
+) -> None:
+    """block_and_notify without --notify and no OPEN PR for this model and environment
+    (none, a closed one, or one for staging): no issue comment is posted, quietly."""
+    setup(env)
+    refs_before = env.refs()
+    env.fake.reset_requests()
+
+    result = promote(env, "--results", str(FAILING))
+
+    assert result.exit_code == 1, result
+    assert f"{BLOCKED}\n" in result.stdout
+    assert "notified:" not in result.stdout
+    assert result.stderr == ""
+    assert env.writes() == []
+    assert env.fake.comments("acme", "env") == []
+    assert env.refs() == refs_before
+
+
+@pytest.mark.parametrize(
+    ("on_fail", "environments"),
+    [("block", None), ("block_and_notify", {"production": "block"})],
+    ids=["policy-block", "production-override-block"],
+)
+def test_on_fail_block_does_not_notify_and_warns(
+    env: Env, tmp_path: Path, on_fail: str, environments: dict[str, str] | None
+) -> None:
+    """on_fail: block (top level, or `environments.production.on_fail`) with --notify: no
+    comment anywhere, not even on the open promotion PR; one warning line on stderr."""
+    policy = policy_with(tmp_path, on_fail, environments)
+    pr_number = open_promotion_pr(env)
+    issue = create_issue(env)
+    env.fake.reset_requests()
+
+    result = promote(
+        env, "--results", str(FAILING), "--notify", f"acme/env#{issue}", policy=str(policy)
+    )
+
+    assert result.exit_code == 1, result
+    assert f"{BLOCKED}\n" in result.stdout
+    assert "notified:" not in result.stdout
+    assert result.stderr.startswith(
+        f"warning: acme/env#{issue} was not notified: the policy's on_fail is block "
+    )
+    assert result.stderr.count("\n") == 1
+    assert env.fake.requests == []  # GitHub is not even asked
+    assert env.fake.comments("acme", "env", issue) == []
+    assert env.fake.comments("acme", "env", pr_number) == []
+
+
+def test_on_fail_block_without_notify_leaves_the_open_pr_alone(env: Env, tmp_path: Path) -> None:
+    policy = policy_with(tmp_path, "block")
+    open_promotion_pr(env)
+    env.fake.reset_requests()
+
+    result = promote(env, "--results", str(FAILING), policy=str(policy))
+
+    assert result.exit_code == 1, result
+    assert f"{BLOCKED}\n" in result.stdout
+    assert "notified:" not in result.stdout
+    assert result.stderr == ""
+    assert env.fake.requests == []
+    assert env.fake.comments("acme", "env") == []
+
+
+@pytest.mark.parametrize(
+    ("on_fail", "environments"),
+    [("block", {"production": "block_and_notify"}), ("block_and_notify", {"staging": "block"})],
+    ids=["production-override-notifies", "staging-override-ignored"],
+)
+def test_on_fail_of_the_environment_decides(
+    env: Env, tmp_path: Path, on_fail: str, environments: dict[str, str]
+) -> None:
+    """`environments.<env>.on_fail` replaces the top-level value for that environment only."""
+    policy = policy_with(tmp_path, on_fail, environments)
+    issue = create_issue(env)
+    env.fake.reset_requests()
+
+    result = promote(
+        env, "--results", str(FAILING), "--notify", f"acme/env#{issue}", policy=str(policy)
+    )
+
+    assert result.exit_code == 1, result
+    assert f"notified: acme/env#{issue}\n" in result.stdout
+    assert result.stderr == ""
+    assert env.writes() == [f"POST /repos/acme/env/issues/{issue}/comments"]
+    (comment,) = env.fake.comments("acme", "env", issue)
+    assert comment["body"].startswith(FAILED_TITLE)
+
+
+@pytest.mark.parametrize("target", ["open-pr", "notify"])
+def test_dry_run_of_a_failed_gate_comments_nothing(env: Env, target: str) -> None:
+    """--dry-run: the outcome says who would be told; no comment is posted."""
+    pr_number = open_promotion_pr(env)
+    issue = create_issue(env)
+    where = pr_number if target == "open-pr" else issue
+    extra = ("--notify", f"acme/env#{issue}") if target == "notify" else ()
+    env.fake.reset_requests()
+
+    result = promote(env, "--results", str(FAILING), "--dry-run", *extra)
+
+    assert result.exit_code == 1, result
+    assert (
+        f"outcome: blocked (the gates failed: nothing was opened; dry run: acme/env#{where} "
+        "would be notified)\n"
+    ) in result.stdout
+    assert "notified:" not in result.stdout.replace("would be notified", "")
+    assert result.stderr == ""
+    assert env.writes() == []
+    assert env.fake.git_requests == []
+    assert env.fake.comments("acme", "env") == []
+
+
+def test_failed_gate_without_a_token_comments_nothing(env: Env) -> None:
+    pr_number = open_promotion_pr(env)
+    env.fake.reset_requests()
+
+    result = promote(env, "--results", str(FAILING), token=None)
+
+    assert result.exit_code == 1, result
+    assert f"{BLOCKED}\n" in result.stdout
+    assert "notified:" not in result.stdout
+    assert (
+        result.stderr
+        == "warning: not notified: GITHUB_TOKEN is not set (on_fail: block_and_notify)\n"
+    )
+    assert env.fake.requests == []
+    assert env.fake.comments("acme", "env", pr_number) == []
+
+
+def local_env_repo(tmp_path: Path) -> Path:
+    """A non-bare git repo (branch main) holding examples/env-repo, as in test_promote_local."""
+    path = tmp_path / "env-repo"
+    shutil.copytree(EXAMPLE_REPO, path)
+    git(path, "init", "--quiet", "--initial-branch=main")
+    git(path, "add", "--all")
+    git(path, "commit", "--quiet", "-m", "Seed the environment repo")
+    return path
+
+
+def promote_local(env: Env, repo: Path, results: Path, *extra: str) -> Result:
+    """`model-bot promote` into a local env repo, with a token and the fake's API URL set:
+    anything the bot asked GitHub would show in the fake's request log."""
+    return run(
+        "promote",
+        "--results",
+        results,
+        "--policy",
+        DEFAULT,
+        "--environment",
+        "production",
+        "--env-repo",
+        repo,
+        "--github-api-url",
+        env.fake.api_url,
+        *extra,
+        env=dict(RUN_ENV),
+    )
+
+
+def test_failed_gate_on_a_local_env_repo_notifies_nobody(env: Env, tmp_path: Path) -> None:
+    """A local env repo has no pull requests: block_and_notify without --notify comments
+    nothing, asks GitHub nothing and does not complain, even with a token set."""
+    repo = local_env_repo(tmp_path)
+    first = promote_local(env, repo, PASSING)
+    assert first.exit_code == 0, first
+    before = git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    assert f"refs/heads/{BRANCH} " in before
+
+    result = promote_local(env, repo, FAILING)
+
+    assert result.exit_code == 1, result
+    assert f"{BLOCKED}\n" in result.stdout
+    assert "notified:" not in result.stdout
+    assert result.stderr == ""
+    assert git(repo, "for-each-ref", "--format=%(refname) %(objectname)") == before
+    assert git(repo, "status", "--porcelain") == ""
+    assert env.fake.requests == []
+
+
+def test_failed_gate_on_a_local_env_repo_notifies_the_notify_target(
+    env: Env, tmp_path: Path
+) -> None:
+    repo = local_env_repo(tmp_path)
+    issue = create_issue(env)
+    env.fake.reset_requests()
+
+    result = promote_local(env, repo, FAILING, "--notify", f"acme/env#{issue}")
+
+    assert result.exit_code == 1, result
+    assert f"notified: acme/env#{issue}\n" in result.stdout
+    assert result.stderr == ""
+    assert env.writes() == [f"POST /repos/acme/env/issues/{issue}/comments"]
+    (comment,) = env.fake.comments("acme", "env", issue)
+    assert comment["body"].startswith(FAILED_TITLE)
 
 
 def test_dry_run_prints_the_change_and_writes_nothing(env: Env) -> None:
