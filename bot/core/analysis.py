@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.core.expressions import Comparison, format_condition, format_number, result_index
+from bot.core.expressions import (
+    Comparison,
+    format_condition,
+    format_number,
+    nonfinite_text,
+    result_index,
+)
 from bot.core.policy import Analysis, AnalysisMetric, duration_seconds
 from bot.core.queries import QueryContext, effective_query
 
@@ -256,11 +262,7 @@ def _vectors(series: Sequence[Series], times: Sequence[float]) -> list[list[floa
 def _unusable(value: float | None) -> str | None:
     if value is None:
         return "not a number"
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return None
+    return nonfinite_text(value)
 
 
 def judge_point(

@@ -42,6 +42,15 @@ def format_number(value: float) -> str:
     return repr(value)
 
 
+def nonfinite_text(value: float) -> str | None:
+    """`NaN`, `+Inf` or `-Inf` (as Prometheus writes them) for a non-finite value, else None."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return None
+
+
 @dataclass(frozen=True)
 class Comparison:
     """`operand op threshold`: the operand is a metric name or `result` / `result[N]`."""

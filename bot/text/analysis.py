@@ -4,27 +4,24 @@ comment for `on_regression: notify`, and the JSON result. Pure."""
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timezone
 from typing import Any
 
 from bot.core.analysis import Measurement, Verdict
 from bot.core.canary import AnalyzeResult, Canary
-from bot.core.expressions import format_number
+from bot.core.expressions import format_number, nonfinite_text
 from bot.core.untrusted import printable
 from bot.text.markdown import code, escape, link
 
 _MARK = {"pass": "✅", "fail": "❌", "inconclusive": "❔"}
 
 
-
 def number_text(value: float | None) -> str:
     if value is None:
         return "—"
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
+    special = nonfinite_text(value)
+    if special is not None:
+        return special
     return format_number(value) if value.is_integer() else f"{value:.4g}"
 
 
