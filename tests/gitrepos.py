@@ -10,6 +10,7 @@ import base64
 import hashlib
 import http.server
 import os
+import shutil
 import struct
 import subprocess
 import threading
@@ -67,6 +68,15 @@ def make_bare_repo(path: Path, *, branch: str = "main", allow_filter: bool = Tru
         git(path, "config", "uploadpack.allowFilter", "true")
         git(path, "config", "uploadpack.allowAnySHA1InWant", "true")
     git(path, "config", "gc.auto", "0")
+    return path
+
+
+def example_env_repo(path: Path) -> Path:
+    """A non-bare git repo (branch main) at ``path`` holding a copy of examples/env-repo."""
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "env-repo", path)
+    git(path, "init", "--quiet", "--initial-branch=main")
+    git(path, "add", "--all")
+    git(path, "commit", "--quiet", "-m", "Seed the environment repo")
     return path
 
 

@@ -8,7 +8,6 @@ opens the pull request through PyGithub. Tests read the outcome back from the ba
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from bot.core.marker import read_marker
 from bot.core.trailers import parse_trailers
 from tests.cli.test_gate import Result, assert_usage_error, run
 from tests.fakegithub import FakeGitHub
-from tests.gitrepos import git
+from tests.gitrepos import example_env_repo, git
 
 pytestmark = pytest.mark.slow
 
@@ -680,16 +679,6 @@ def test_failed_gate_without_a_token_comments_nothing(env: Env) -> None:
     assert env.fake.comments("acme", "env", pr_number) == []
 
 
-def local_env_repo(tmp_path: Path) -> Path:
-    """A non-bare git repo (branch main) holding examples/env-repo, as in test_promote_local."""
-    path = tmp_path / "env-repo"
-    shutil.copytree(EXAMPLE_REPO, path)
-    git(path, "init", "--quiet", "--initial-branch=main")
-    git(path, "add", "--all")
-    git(path, "commit", "--quiet", "-m", "Seed the environment repo")
-    return path
-
-
 def promote_local(env: Env, repo: Path, results: Path, *extra: str) -> Result:
     """`model-bot promote` into a local env repo, with a token and the fake's API URL set:
     anything the bot asked GitHub would show in the fake's request log."""
@@ -713,7 +702,7 @@ def promote_local(env: Env, repo: Path, results: Path, *extra: str) -> Result:
 def test_failed_gate_on_a_local_env_repo_notifies_nobody(env: Env, tmp_path: Path) -> None:
     """A local env repo has no pull requests: block_and_notify without --notify comments
     nothing, asks GitHub nothing and does not complain, even with a token set."""
-    repo = local_env_repo(tmp_path)
+    repo = example_env_repo(tmp_path / "env-repo")
     first = promote_local(env, repo, PASSING)
     assert first.exit_code == 0, first
     before = git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
@@ -733,7 +722,7 @@ def test_failed_gate_on_a_local_env_repo_notifies_nobody(env: Env, tmp_path: Pat
 def test_failed_gate_on_a_local_env_repo_notifies_the_notify_target(
     env: Env, tmp_path: Path
 ) -> None:
-    repo = local_env_repo(tmp_path)
+    repo = example_env_repo(tmp_path / "env-repo")
     issue = create_issue(env)
     env.fake.reset_requests()
 

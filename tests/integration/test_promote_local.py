@@ -7,7 +7,6 @@ its own branch there and prints what the pull request would be.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from bot.core.marker import read_marker
 from bot.core.trailers import parse_trailers
 from tests.cli.test_gate import Result, run
-from tests.gitrepos import git
+from tests.gitrepos import example_env_repo, git
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +31,7 @@ VALUES = f"{MODEL_DIR}/values.yaml"
 @pytest.fixture
 def env_repo(tmp_path: Path) -> Path:
     """A non-bare git repo (branch main) holding a copy of examples/env-repo."""
-    path = tmp_path / "env-repo"
-    shutil.copytree(EXAMPLE_REPO, path)
-    git(path, "init", "--quiet", "--initial-branch=main")
-    git(path, "add", "--all")
-    git(path, "commit", "--quiet", "-m", "Seed the environment repo")
-    return path
+    return example_env_repo(tmp_path / "env-repo")
 
 
 def refs(repo: Path) -> dict[str, str]:

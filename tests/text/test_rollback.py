@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.core.canary import Canary
 from bot.core.marker import ProposalMeta, read_marker
 from bot.core.pulls import PullRequestInfo
 from bot.core.rollback_window import check_rollback_window
@@ -38,14 +37,6 @@ PROMOTION = PullRequestInfo(
     merged=True,
     merge_commit_sha="b" * 40,
     labels=(),
-)
-CANARY = Canary(
-    model="fraud-detector",
-    environment="production",
-    version="7",
-    previous="6",
-    namespace="models",
-    prometheus_url="http://prometheus.monitoring.svc:9090",
 )
 NOW = datetime(2025, 1, 31, 12, 0, tzinfo=timezone.utc)
 GRAPH = "http://prometheus.monitoring.svc:9090/graph?g0.expr=sum%28x%29&g0.tab=0"
