@@ -29,7 +29,7 @@ NO_REASON = "no reason given"
 VALUE_LIMIT = 200  # characters of an untrusted trailer value
 BOT_ACTIONS = ("promote", "rollback")
 
-_TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*\Z")
 _TRAILER_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*?)[ \t]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 

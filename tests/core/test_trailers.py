@@ -135,6 +135,7 @@ def test_parse_trailers_table(message: str, expected: dict[str, str]) -> None:
         ("", {}),
         ("two\nlines", {}),
         ("ok", {"Bad Key": "x"}),
+        ("ok", {"Model\n": "x"}),
         ("ok", {"Model": "multi\nline"}),
         ("ok", {"Model": ""}),
         ("ok", {"Model": "tab\x00nul"}),
