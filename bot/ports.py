@@ -76,6 +76,7 @@ class Workspace(Protocol):
     ) -> str | None:
         """Commit the staged work under `paths` locally (never pushed); None: no change."""
         ...
+
     def close(self) -> None: ...
 
 

@@ -169,7 +169,9 @@ def promotion_of(pull: PullRequestInfo) -> Promotion | Rejection | None:
     """The promotion `pull` is, None when it is none, a Rejection when its branch and its
     marker name different models or environments."""
     branch = parse_bot_branch(pull.head_ref)
-    from_branch = (branch.model, branch.environment) if branch and branch.kind == "promote" else None
+    from_branch = (
+        (branch.model, branch.environment) if branch and branch.kind == "promote" else None
+    )
     marker = read_marker(pull.body)
     if marker is not None and (
         marker.action != "promote"
@@ -234,7 +236,6 @@ class Rejection:
 
     message: str
     values: tuple[str, ...] = ()
-
 
 
 def rollback_request(command: Command, promotion: Promotion | None) -> RollbackRequest | Rejection:

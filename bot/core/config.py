@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.core.errors import InvalidInput
-from bot.core.loading import parse_yaml, validate_data
+from bot.core.loading import parse_yaml, read_text, validate_data
 from bot.core.names import check_dns_label, check_path_template, check_relative_path
 from bot.core.permissions import RequiredRole
 
@@ -138,7 +138,7 @@ def load_config(repo_root: Path) -> BotConfig:
     path = repo_root / CONFIG_FILE
     if not path.is_file():
         return DEFAULT_CONFIG
-    return parse_config(path.read_text(encoding="utf-8"), CONFIG_FILE)
+    return parse_config(read_text(path, "config"), CONFIG_FILE)
 
 
 def config_json_schema() -> dict[str, object]:

@@ -127,9 +127,32 @@ def _reject_constant(name: str) -> float:
     return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's `object_pairs_hook`: a repeated key is an error, as in `parse_yaml`, not the
+    last value silently winning."""
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = value
+    return data
+
+
 def parse_json(text: str, source: str) -> object:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(
+            text, parse_constant=_reject_constant, object_pairs_hook=_refuse_duplicates
+        )
+    except _DuplicateKey as error:
+        raise InvalidInput.one(
+            source, "", f"invalid JSON: duplicate key {error.key!r} (keep only one)"
+        ) from None
     except json.JSONDecodeError as error:
         raise InvalidInput.one(
             source, f"line {error.lineno}", f"invalid JSON: {error.msg} (fix the syntax)"

@@ -36,30 +36,54 @@ def check_version(value: str, what: str = "version") -> str:
     return value
 
 
-def check_relative_path(value: str) -> str:
-    """A relative path inside the repo: no absolute path, no `..`, no control characters."""
+def _path_problem(value: str) -> str | None:
+    """Why `value` is not a relative path inside the repo, or None when it is one."""
     if not value or value.startswith("/") or _CONTROL.search(value) or "\\" in value:
-        raise ValueError(f"bad path {value!r}: use a relative path with '/' separators")
+        return "use a relative path with '/' separators"
     parts = value.split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise ValueError(f"bad path {value!r}: no empty, '.' or '..' parts")
+        return "no empty, '.' or '..' parts"
     if parts[0] == ".git":
-        raise ValueError(f"bad path {value!r}: must not point into .git")
+        return "must not point into .git"
+    return None
+
+
+def check_relative_path(value: str) -> str:
+    """A relative path inside the repo: no absolute path, no `..`, no control characters."""
+    problem = _path_problem(value)
+    if problem is not None:
+        raise ValueError(f"bad path {value!r}: {problem}")
     return value
 
 
 def check_path_template(value: str) -> str:
+    """A relative path whose `{environment}`, `{model}` and `{version}` are filled in later.
+
+    Every value filled in is a DNS-1123 label or a version: not empty, no '/', never starting
+    with '.'. So the template is checked with 'x' in each placeholder, and a part that starts
+    with '.' must not hold a placeholder (`.{model}` filled with the model `git` is `.git`).
+    Messages quote the template as written."""
     stray = _PLACEHOLDER.sub("", value)
     if "{" in stray or "}" in stray:
         raise ValueError(
             f"bad path template {value!r}: only {{environment}}, {{model}} and {{version}} may be filled in"
         )
-    return check_relative_path(_PLACEHOLDER.sub("x", value)) and value
+    problem = _path_problem(_PLACEHOLDER.sub("x", value))
+    if problem is not None:
+        raise ValueError(f"bad path {value!r}: {problem}")
+    for part in value.split("/"):
+        if part.startswith(".") and _PLACEHOLDER.search(part):
+            raise ValueError(
+                f"bad path template {value!r}: the part {part!r} starts with '.' and holds a "
+                "placeholder, so a name such as 'git' would make it '.git' (drop the leading '.')"
+            )
+    return value
 
 
 def fill_path(template: str, **names: str) -> str:
-    """Fill a validated path template with already-validated names."""
-    return _PLACEHOLDER.sub(lambda m: names[m.group(1)], template)
+    """Fill a validated path template with already-validated names; the result is checked
+    again as a relative path (`ValueError` if it is not: a caller passed an unchecked name)."""
+    return check_relative_path(_PLACEHOLDER.sub(lambda m: names[m.group(1)], template))
 
 
 def _require(check: object, value: str, field: str, *args: str) -> str:

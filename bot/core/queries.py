@@ -59,11 +59,21 @@ def fill_query(query: str, context: QueryContext, field: str = "analysis.metrics
             model=context.model, environment=context.environment, namespace=context.namespace
         )
     except TemplateError as error:
-        raise InvalidInput.one(
-            "policy",
-            field,
-            f"query template error: {error} (use only {{{{ model }}}}, {{{{ environment }}}}, {{{{ namespace }}}})",
-        ) from None
+        raise _template_error(field, str(error)) from None
+    except Exception as error:  # noqa: BLE001 - any failure of the user's template is its error
+        # Python errors at render time: `{{ 1 / 0 }}`, `{{ model + 1 }}`, the sandbox's
+        # OverflowError for a too large `range`, a filter's AttributeError or RuntimeError.
+        lines = str(error).splitlines()
+        detail = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+        raise _template_error(field, detail) from None
+
+
+def _template_error(field: str, detail: str) -> InvalidInput:
+    return InvalidInput.one(
+        "policy",
+        field,
+        f"query template error: {detail} (use only {{{{ model }}}}, {{{{ environment }}}}, {{{{ namespace }}}})",
+    )
 
 
 def effective_query(metric: MetricQueries, context: QueryContext) -> str:

@@ -468,8 +468,7 @@ class _Rollback:
         if chosen.action == "push" and self.forge is None:
             if self.auto_merge:
                 self.warnings.append(
-                    "auto-merge needs a GitHub repository: the branch was pushed, merge it "
-                    "yourself"
+                    "auto-merge needs a GitHub repository: the branch was pushed, merge it yourself"
                 )
             return self._done(result)
         if converged.open_pull is not None:

@@ -206,9 +206,7 @@ def converge_branch(
     branch = request.branch
     for _attempt in range(PUSH_ATTEMPTS):
         head = publisher.remote_head(branch)
-        open_pull = (
-            forge.find_open_pull(branch, session.base) if uses_pulls and forge else None
-        )
+        open_pull = forge.find_open_pull(branch, session.base) if uses_pulls and forge else None
         snapshot = publisher.snapshot(branch, watched) if head is not None else None
         view = BranchView(
             exists=head is not None,

@@ -133,11 +133,7 @@ def followup_comment(
     has_evidence = bool(evidence_markdown and evidence_markdown.strip())
     if not has_reason and not has_evidence:
         return None
-    who = (
-        f" by {escape(one_line(requested_by))}"
-        if requested_by and requested_by.strip()
-        else ""
-    )
+    who = f" by {escape(one_line(requested_by))}" if requested_by and requested_by.strip() else ""
     lines = [f"model-bot: the rollback was requested again{who}.", ""]
     if has_reason:
         lines.append(f"**Reason:** {_reason_line(reason)}")

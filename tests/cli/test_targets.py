@@ -41,6 +41,8 @@ def test_empty(tmp_path: Path, text: str) -> None:
         "https://github.com/acme/env\x00",
         "file:///tmp\n/x",
         "ac\x1fme/env",  # str.strip() would drop it at either end
+        "acme/env\x7f",  # DEL
+        "https://github.com/acme/\x7fenv",
     ],
 )
 def test_control_characters(tmp_path: Path, text: str) -> None:
@@ -233,36 +235,71 @@ def test_url_with_a_bad_repository_name(tmp_path: Path, text: str, repo: str) ->
     assert refusal(text, tmp_path) == f"bad repository name {repo!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: api_url_for_host gets parts.hostname, which drops the port: "
-    "https://ghe.example.com:8443/acme/env gets the API https://ghe.example.com/api/v3",
-)
 def test_ghes_url_keeps_its_port(tmp_path: Path) -> None:
     target = parse_env_repo("https://ghe.example.com:8443/acme/env", cwd=tmp_path)
     assert target.api_url == "https://ghe.example.com:8443/api/v3"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: OWNER_NAME lets '.' and '..' through as the repository name, so "
-    "https://github.com/acme/.. becomes the GitHub repository 'acme/..' (GitHub has no such "
-    "repository; the API path /repos/acme/.. normalises to another resource)",
+@pytest.mark.parametrize(
+    ("text", "api_url"),
+    [
+        ("https://GHE.Example.com:8443/acme/env", "https://ghe.example.com:8443/api/v3"),
+        ("http://git.corp:8080/acme/env", "https://git.corp:8080/api/v3"),
+        ("https://[::1]:8443/acme/env", "https://[::1]:8443/api/v3"),
+        ("https://[::1]/acme/env", "https://[::1]/api/v3"),
+        # The scheme's default port is the host itself.
+        ("https://ghe.example.com:443/acme/env", "https://ghe.example.com/api/v3"),
+        ("https://github.com:443/acme/env", GITHUB_API),
+        ("http://github.com:80/acme/env", GITHUB_API),
+    ],
 )
+def test_url_port_in_the_api_url(tmp_path: Path, text: str, api_url: str) -> None:
+    assert parse_env_repo(text, cwd=tmp_path) == EnvRepoTarget("github", "acme/env", api_url)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://ghe.example.com:0/acme/env",
+        "https://ghe.example.com:65536/acme/env",
+        "https://ghe.example.com:https/acme/env",
+    ],
+)
+def test_url_with_a_bad_port(tmp_path: Path, text: str) -> None:
+    assert refusal(text, tmp_path) == (
+        f"{text} has a bad port (give a number from 1 to 65535 after the host)"
+    )
+
+
 @pytest.mark.parametrize("name", ["..", "."])
 def test_url_with_a_dot_repository_name_is_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(InvalidInput):
         parse_env_repo(f"https://github.com/acme/{name}", cwd=tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an https URL without a host (https:///acme/env) is accepted with the "
-    "API URL 'https:///api/v3'",
-)
+@pytest.mark.parametrize("name", ["..", ".", "..git"])
+def test_dot_repository_name_message(tmp_path: Path, name: str) -> None:
+    repo = f"acme/{name.removesuffix('.git')}"
+    assert refusal(f"https://github.com/acme/{name}", tmp_path) == (f"bad repository name {repo!r}")
+
+
+@pytest.mark.parametrize("name", ["...", ".github", "..x", "env."])
+def test_repository_names_with_dots_that_are_names(tmp_path: Path, name: str) -> None:
+    assert parse_env_repo(f"https://github.com/acme/{name}", cwd=tmp_path) == EnvRepoTarget(
+        "github", f"acme/{name}", GITHUB_API
+    )
+
+
 def test_url_without_a_host_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         parse_env_repo("https:///acme/env", cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text", ["https:///acme/env", "http:///acme/env", "https://:8443/acme/env"]
+)
+def test_url_without_a_host_names_the_fix(tmp_path: Path, text: str) -> None:
+    assert refusal(text, tmp_path) == f"{text} has no host (give https://HOST/OWNER/NAME)"
 
 
 # --- OWNER/NAME -----------------------------------------------------------------------------
@@ -344,22 +381,45 @@ def test_notify_target_checks_the_form_before_the_token() -> None:
     assert str(caught.value) == "--notify: expected OWNER/REPO#NUMBER, got 'acme/env'"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_notify_target tests the number with str.isdigit, which is true for "
-    "'²' that int() cannot read: a bare ValueError instead of InvalidInput",
-)
 def test_notify_target_with_a_superscript_digit_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         parse_notify_target("acme/env#²", "token")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_notify_target does not check OWNER/REPO against OWNER_NAME (as "
-    "parse_env_repo does), so '..', spaces and control characters reach the GitHub API path",
-)
+@pytest.mark.parametrize("number", ["²", "١٢", "１２", "1²"])
+def test_notify_number_must_be_ascii_digits(number: str) -> None:
+    text = f"acme/env#{number}"
+    with pytest.raises(InvalidInput) as caught:
+        parse_notify_target(text, "token")
+    assert str(caught.value) == f"--notify: expected OWNER/REPO#NUMBER, got {text!r}"
+
+
 @pytest.mark.parametrize("text", ["../env#1", "acme/e nv#1", "acme/env #1", "acme/e\x00nv#1"])
 def test_notify_target_checks_the_repository_name(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_notify_target(text, "token")
+
+
+NOTIFY_REPO_HINT = (
+    "(OWNER: letters, digits and '-'; REPO: letters, digits, '.', '_' and '-', not '.' or '..')"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "repo"),
+    [
+        ("../env#1", "../env"),
+        ("acme/..#1", "acme/.."),
+        ("acme/.#1", "acme/."),
+        ("acme/e nv#1", "acme/e nv"),
+        ("acme/env #1", "acme/env "),
+        ("acme/e\x00nv#1", "acme/e\x00nv"),
+        ("-acme/env#1", "-acme/env"),
+    ],
+)
+def test_notify_bad_repository_message(text: str, repo: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_notify_target(text, "token")
+    assert str(caught.value) == (
+        f"--notify: bad repository {repo!r} in {text!r} {NOTIFY_REPO_HINT}"
+    )

@@ -352,7 +352,7 @@ def test_chatops_permissions(permission: str) -> None:
         (
             "paths: {model_dir: '/abs/{model}'}\n",
             "paths.model_dir",
-            "bad path '/abs/x': use a relative path with '/' separators",
+            "bad path '/abs/{model}': use a relative path with '/' separators",
         ),
         (
             "paths: {model_dir: 'a/{name}'}\n",
@@ -362,12 +362,12 @@ def test_chatops_permissions(permission: str) -> None:
         (
             "paths: {report: '{model}/../{version}.md'}\n",
             "paths.report",
-            "bad path 'x/../x.md': no empty, '.' or '..' parts",
+            "bad path '{model}/../{version}.md': no empty, '.' or '..' parts",
         ),
         (
             "paths: {report: '.git/{model}'}\n",
             "paths.report",
-            "bad path '.git/x': must not point into .git",
+            "bad path '.git/{model}': must not point into .git",
         ),
         (
             "paths: {values: '../values.yaml'}\n",
@@ -403,6 +403,17 @@ def test_chatops_permissions(permission: str) -> None:
 )
 def test_bad_paths_name_the_field(text: str, field: str, message: str) -> None:
     assert refused(text) == [(CONFIG_FILE, field, message)]
+
+
+def test_a_template_part_that_a_name_could_make_dot_git_is_refused() -> None:
+    assert refused("paths: {model_dir: '.{model}'}\n") == [
+        (
+            CONFIG_FILE,
+            "paths.model_dir",
+            "bad path template '.{model}': the part '.{model}' starts with '.' and holds a "
+            "placeholder, so a name such as 'git' would make it '.git' (drop the leading '.')",
+        )
+    ]
 
 
 def test_every_bad_path_at_once() -> None:
@@ -441,16 +452,12 @@ def test_load_config_names_the_file_relative_to_the_repo(tmp_path: Path) -> None
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: load_config reads with Path.read_text instead of loading.read_text, so a "
-    "non-UTF-8 .model-bot.yaml raises a bare UnicodeDecodeError, not InvalidInput",
-)
 def test_load_config_of_a_non_utf8_file_is_invalid_input(tmp_path: Path) -> None:
     (tmp_path / CONFIG_FILE).write_bytes(b"labels: [\xff]\n")
     with pytest.raises(InvalidInput) as caught:
         load_config(tmp_path)
     assert caught.value.problems[0].source.endswith(CONFIG_FILE)
+    assert str(caught.value) == f"{tmp_path / CONFIG_FILE}: config file is not UTF-8 text"
 
 
 # --- config_json_schema -----------------------------------------------------------------------

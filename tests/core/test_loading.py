@@ -295,15 +295,30 @@ def test_parse_json_refuses_deep_nesting_cleanly() -> None:
     assert str(caught.value) == "e.json: invalid JSON: nested too deeply"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_json keeps the last of duplicate keys silently "
-    '({"a": 1, "a": 2} -> {"a": 2}) while parse_yaml refuses duplicates; a repeated metric '
-    "in gate results would hide the first value",
-)
 def test_parse_json_refuses_duplicate_keys() -> None:
     with pytest.raises(InvalidInput):
         parse_json('{"metrics": {"accuracy": 0.5, "accuracy": 0.99}}', "e.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('{"a": 1, "a": 1}', "a"),
+        ('[{"x": {"b": 1, "c": 2, "b": 3}}]', "b"),
+        ('{"\\u00e9": 1, "\u00e9": 2}', "\u00e9"),  # the same key, escaped or not
+    ],
+)
+def test_parse_json_duplicate_key_names_the_key(text: str, key: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_json(text, "e.json")
+    assert str(caught.value) == f"e.json: invalid JSON: duplicate key {key!r} (keep only one)"
+
+
+def test_parse_json_keeps_equal_keys_in_different_objects() -> None:
+    assert parse_json('{"a": {"a": 1}, "b": [{"a": 2}, {"a": 3}]}', "e.json") == {
+        "a": {"a": 1},
+        "b": [{"a": 2}, {"a": 3}],
+    }
 
 
 # --- read_text ----------------------------------------------------------------------------

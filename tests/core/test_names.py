@@ -7,6 +7,8 @@ The patterns end in `\\Z`, not `$`: `$` also matches before a trailing newline, 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.errors import InvalidInput
 from bot.core.names import (
@@ -268,33 +270,48 @@ def test_path_template_refuses_stray_braces(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "checked", "reason"),
+    ("value", "reason"),
     [
-        # The placeholders are replaced by 'x' before the path check, and that is what the
-        # message quotes.
-        ("/abs/{model}", "/abs/x", SEPARATORS),
-        ("{model}/../{version}", "x/../x", PARTS),
-        ("{environment}//{model}", "x//x", PARTS),
-        (".git/{model}", ".git/x", GIT),
-        ("{model}\n", "x\n", SEPARATORS),
-        ("", "", SEPARATORS),
+        # The path is checked with 'x' in the placeholders; the message quotes the template.
+        ("/abs/{model}", SEPARATORS),
+        ("{model}/../{version}", PARTS),
+        ("{environment}//{model}", PARTS),
+        (".git/{model}", GIT),
+        ("{model}\n", SEPARATORS),
+        ("", SEPARATORS),
     ],
 )
-def test_path_template_refuses_bad_paths(value: str, checked: str, reason: str) -> None:
+def test_path_template_refuses_bad_paths(value: str, reason: str) -> None:
     with pytest.raises(ValueError) as caught:
         check_path_template(value)
-    assert str(caught.value) == f"bad path {checked!r}: {reason}"
+    assert str(caught.value) == f"bad path {value!r}: {reason}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_path_template quotes the template with its placeholders replaced by "
-    "'x' ('/abs/x'), a value the user never wrote, instead of the template itself",
-)
 def test_path_template_message_quotes_the_template_as_written() -> None:
     with pytest.raises(ValueError) as caught:
         check_path_template("/abs/{model}")
     assert "'/abs/{model}'" in str(caught.value)
+
+
+DOT_HINT = (
+    "starts with '.' and holds a placeholder, so a name such as 'git' would make it '.git' "
+    "(drop the leading '.')"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "part"),
+    [
+        (".{model}/values.yaml", ".{model}"),
+        (".g{model}", ".g{model}"),
+        (".{environment}{version}/x", ".{environment}{version}"),
+        ("envs/.{model}", ".{model}"),
+    ],
+)
+def test_path_template_refuses_a_dot_part_with_a_placeholder(value: str, part: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        check_path_template(value)
+    assert str(caught.value) == f"bad path template {value!r}: the part {part!r} {DOT_HINT}"
 
 
 @pytest.mark.parametrize(
@@ -321,16 +338,49 @@ def test_fill_path_without_a_named_value_is_a_programming_error() -> None:
         fill_path("reports/{version}.md", environment="prod", model="fraud")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a template that passes check_path_template ('.{model}/values.yaml') filled "
-    "with a valid DNS-1123 model name ('git') points into .git; the template is checked "
-    "with 'x' in the placeholders, and fill_path does not check the result",
+# Names that could complete a template part into '.', '..' or '.git'.
+_NAMES = st.sampled_from(["git", "it", "t", "x", "0", "a-b"])
+_TEMPLATE_PIECES = st.sampled_from(
+    ["{environment}", "{model}", "{version}", ".", "..", ".g", "gi", "git", "a", "-", "/"]
 )
-def test_filled_template_with_valid_names_is_a_valid_relative_path() -> None:
-    template = check_path_template(".{model}/values.yaml")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    template=st.lists(_TEMPLATE_PIECES, min_size=1, max_size=6).map("".join),
+    environment=_NAMES,
+    model=_NAMES,
+    version=st.sampled_from(["1", "1.2.3", "git", "it", "v1_0"]),
+)
+def test_filled_template_with_valid_names_is_a_valid_relative_path(
+    template: str, environment: str, model: str, version: str
+) -> None:
+    try:
+        check_path_template(template)
+    except ValueError:
+        return  # refused when the config is read: never filled
+    names = {
+        "environment": check_dns_label(environment, "environment"),
+        "model": check_dns_label(model, "model"),
+        "version": check_version(version),
+    }
+    check_relative_path(fill_path(template, **names))
+
+
+def test_template_that_a_model_named_git_points_into_git_is_refused() -> None:
     model = check_dns_label("git", "model")
-    check_relative_path(fill_path(template, environment="prod", model=model, version="1"))
+    with pytest.raises(ValueError, match=r"would make it '\.git'"):
+        check_path_template(".{model}/values.yaml")
+    # Unchecked, the template fills to a path into .git: fill_path checks its result too.
+    with pytest.raises(ValueError) as caught:
+        fill_path(".{model}/values.yaml", environment="prod", model=model, version="1")
+    assert str(caught.value) == f"bad path '.git/values.yaml': {GIT}"
+
+
+def test_fill_path_checks_its_result() -> None:
+    with pytest.raises(ValueError) as caught:
+        fill_path("a/{version}/b", version="")
+    assert str(caught.value) == f"bad path 'a//b': {PARTS}"
 
 
 # --- require_* --------------------------------------------------------------------------------

@@ -124,12 +124,6 @@ def test_a_refused_query_does_not_poison_the_next_one() -> None:
     assert fill_query("{{ model }}", CONTEXT) == "fraud"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: fill_query catches only jinja2.TemplateError; a template that fails at render "
-    "time with a Python error (ZeroDivisionError, TypeError, the sandbox's OverflowError for "
-    "range) escapes as that bare exception, so load_policy cannot name the file and field",
-)
 @pytest.mark.parametrize(
     "query",
     [
@@ -141,6 +135,19 @@ def test_a_refused_query_does_not_poison_the_next_one() -> None:
 def test_runtime_errors_in_a_query_are_invalid_input(query: str) -> None:
     with pytest.raises(InvalidInput):
         fill_query(query, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("{{ 1 / 0 }}", "ZeroDivisionError: division by zero"),
+        ("{{ model + 1 }}", 'TypeError: can only concatenate str (not "int") to str'),
+        ("{{ model|dictsort }}", "AttributeError: 'str' object has no attribute 'items'"),
+    ],
+)
+def test_runtime_error_names_the_field(query: str, error: str) -> None:
+    message = refusal(query, "analysis.metrics[error-rate].query")
+    assert message == f"query template error: {error} {HINT}"
 
 
 # --- effective_query ------------------------------------------------------------------------
