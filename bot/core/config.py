@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.core.errors import InvalidInput
-from bot.core.loading import parse_yaml, read_text, validate_data
+from bot.core.loading import parse_yaml, validate_data
 from bot.core.names import check_dns_label, check_path_template, check_relative_path
 from bot.core.permissions import RequiredRole
 
@@ -133,12 +133,22 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> BotConfig:
     return validate_data(data, BotConfig, source)
 
 
+def config_from_bytes(data: bytes | None, source: str = CONFIG_FILE) -> BotConfig:
+    """The one reader of `.model-bot.yaml`, however its bytes were fetched (a clone, the
+    contents API, a folder): the defaults when there is none; not UTF-8 is refused."""
+    if data is None:
+        return DEFAULT_CONFIG
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput.one(source, "", "config file is not UTF-8 text") from None
+    return parse_config(text, source)
+
+
 def load_config(repo_root: Path) -> BotConfig:
     """The repo's `.model-bot.yaml`, or the defaults when it has none."""
     path = repo_root / CONFIG_FILE
-    if not path.is_file():
-        return DEFAULT_CONFIG
-    return parse_config(read_text(path, "config"), CONFIG_FILE)
+    return config_from_bytes(path.read_bytes() if path.is_file() else None)
 
 
 def config_json_schema() -> dict[str, object]:

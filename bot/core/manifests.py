@@ -31,6 +31,7 @@ from jsonschema import Draft7Validator, ValidationError, validators
 from jsonschema.protocols import Validator
 
 from bot.core.loading import field_path
+from bot.core.names import DNS_LABEL
 from bot.core.resources import crd_path
 from bot.core.yamledit import load_all
 
@@ -38,7 +39,6 @@ API_VERSION = "argoproj.io/v1alpha1"
 KINDS = ("Rollout", "AnalysisTemplate")
 
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z"
-_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z"
 _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _LABEL_KEY = (
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?" + _LABEL_NAME + r"\Z"
@@ -47,7 +47,7 @@ _LABEL_VALUE = r"^(" + _LABEL_NAME + r")?\Z"
 
 _PATTERN_HINTS = {
     _DNS_SUBDOMAIN: "use lowercase letters, digits, '-' and '.' (a DNS-1123 subdomain)",
-    _DNS_LABEL: "use lowercase letters, digits and '-' (a DNS-1123 label)",
+    DNS_LABEL: "use lowercase letters, digits and '-' (a DNS-1123 label)",
     _LABEL_KEY: "use an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_', '.'",
     _LABEL_VALUE: "use up to 63 letters, digits, '-', '_', '.', starting and ending alphanumeric",
 }
@@ -57,7 +57,7 @@ OBJECT_META: dict[str, Any] = {
     "required": ["name"],
     "properties": {
         "name": {"type": "string", "maxLength": 253, "pattern": _DNS_SUBDOMAIN},
-        "namespace": {"type": "string", "pattern": _DNS_LABEL},
+        "namespace": {"type": "string", "pattern": DNS_LABEL},
         "labels": {
             "type": "object",
             "propertyNames": {"maxLength": 317, "pattern": _LABEL_KEY},

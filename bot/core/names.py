@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from bot.core.errors import InvalidInput
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z"  # RFC 1123 label, as Kubernetes checks it
+_DNS_LABEL = re.compile(DNS_LABEL)
 # Docker's tag grammar; also safe as a path part and a git ref component.
 _VERSION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -17,10 +17,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from bot.core.errors import InvalidInput, Problem
 from bot.core.expressions import Comparison, ExpressionError, parse_condition, parse_gate
 from bot.core.loading import load_file
+from bot.core.names import is_dns_label
 from bot.core.queries import QueryContext, fill_query
 
 _DURATION = re.compile(r"^([1-9]\d{0,5})(s|m|h)\Z")
-_METRIC_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 
 
 def duration_seconds(text: str) -> int:
@@ -139,7 +139,7 @@ class AnalysisMetric(Strict):
     @field_validator("name")
     @classmethod
     def _dns_label(cls, value: str) -> str:
-        if not _METRIC_NAME.match(value):
+        if not is_dns_label(value):
             raise ValueError(
                 f"bad metric name {value!r} (lowercase letters, digits and '-', at most 63, e.g. error-rate)"
             )
@@ -249,7 +249,7 @@ class Policy(Strict):
     @model_validator(mode="after")
     def _env_names(self) -> Policy:
         for name in self.environments:
-            if not _METRIC_NAME.match(name):
+            if not is_dns_label(name):
                 raise ValueError(
                     f"bad environment name {name!r} in environments (lowercase DNS label)"
                 )

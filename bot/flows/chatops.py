@@ -27,7 +27,7 @@ from bot.core.chatops import (
     triage,
 )
 from bot.core.commands import Command
-from bot.core.config import CONFIG_FILE, parse_config
+from bot.core.config import CONFIG_FILE, config_from_bytes
 from bot.core.errors import BotError, UsageError
 from bot.core.permissions import permission_allows
 from bot.core.policy import Policy
@@ -138,10 +138,7 @@ def configured_permission(forge: Forge) -> str:
 
     One contents-API read, no clone: the permission check comes before any real work.
     """
-    data = forge.read_file(CONFIG_FILE)
-    if data is None:
-        return "write"
-    return parse_config(data.decode("utf-8", errors="replace"), CONFIG_FILE).chatops.permission
+    return config_from_bytes(forge.read_file(CONFIG_FILE)).chatops.permission
 
 
 def _rollback_options(

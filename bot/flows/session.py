@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.core.commits import CommitRequest
-from bot.core.config import CONFIG_FILE, BotConfig, parse_config
+from bot.core.config import CONFIG_FILE, BotConfig, config_from_bytes
 from bot.core.converge import BASE_HOLDS, BranchDecision, BranchView, decide_branch
 from bot.core.deployment import Deployment
 from bot.core.errors import ExternalError, InvalidInput
@@ -31,10 +31,7 @@ HISTORY = 50  # commits touching a model's folder read back (the clone deepens o
 
 def read_config(workspace: Workspace) -> BotConfig:
     """The env repo's `.model-bot.yaml` (base branch), or the defaults."""
-    data = workspace.read(CONFIG_FILE)
-    if data is None:
-        return BotConfig()
-    return parse_config(data.decode("utf-8", errors="replace"), CONFIG_FILE)
+    return config_from_bytes(workspace.read(CONFIG_FILE))
 
 
 def check_environment(config: BotConfig, workspace: Workspace, environment: str) -> None:

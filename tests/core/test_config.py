@@ -16,6 +16,7 @@ from bot.core.config import (
     ChatOps,
     EnvironmentConfig,
     Paths,
+    config_from_bytes,
     config_json_schema,
     load_config,
     parse_config,
@@ -456,8 +457,15 @@ def test_load_config_of_a_non_utf8_file_is_invalid_input(tmp_path: Path) -> None
     (tmp_path / CONFIG_FILE).write_bytes(b"labels: [\xff]\n")
     with pytest.raises(InvalidInput) as caught:
         load_config(tmp_path)
-    assert caught.value.problems[0].source.endswith(CONFIG_FILE)
-    assert str(caught.value) == f"{tmp_path / CONFIG_FILE}: config file is not UTF-8 text"
+    assert str(caught.value) == ".model-bot.yaml: config file is not UTF-8 text"
+
+
+def test_one_reader_serves_every_source_of_the_config_bytes() -> None:
+    """A clone, the contents API and a folder all hand their bytes to config_from_bytes."""
+    assert config_from_bytes(None) == DEFAULT_CONFIG
+    assert config_from_bytes(b"labels: [promo]\n").labels == ("promo",)
+    with pytest.raises(InvalidInput, match=r"^\.model-bot\.yaml: config file is not UTF-8 text$"):
+        config_from_bytes(b"labels: [\xff]\n")
 
 
 # --- config_json_schema -----------------------------------------------------------------------
