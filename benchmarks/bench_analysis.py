@@ -102,13 +102,13 @@ def run() -> list[dict[str, Any]]:
         started = time.perf_counter()
         with running_prometheus(Path(tmp), [SCENARIOS["healthy"]]) as server:
             ready = time.perf_counter() - started
-            from bot.adapters.prometheus import PrometheusSettings
+            from bot.adapters.prometheus import PrometheusSettings, PrometheusSource
 
-            settings = PrometheusSettings(url=server.url)
+            source = PrometheusSource(PrometheusSettings(url=server.url))
             timings = []
             for _ in range(1 + WARM_RUNS):
                 began = time.perf_counter()
-                verdict = run_analysis(policy, context, settings, server.now_datetime)
+                verdict = run_analysis(policy, context, source, server.now_datetime)
                 timings.append(time.perf_counter() - began)
                 if verdict.phase != "pass":
                     raise RuntimeError(f"benchmark analysis did not pass: {verdict.summary}")
