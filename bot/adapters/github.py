@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.core.errors import ExternalError, InvalidInput
-from bot.core.pulls import CommentInfo, PullRequestInfo
+from bot.core.errors import ExternalError, InvalidInput, Refused
+from bot.core.pulls import CommentInfo, MergeResult, PullRequestInfo
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
@@ -60,6 +60,107 @@ class ForgeSettings:
             max_rate_limit_wait=number("MODEL_BOT_MAX_RATE_LIMIT_WAIT", 60.0),
             seconds_between_writes=number("MODEL_BOT_GITHUB_WRITE_INTERVAL", 1.0),
         )
+
+
+SECONDARY_WAIT = 60.0  # GitHub: without Retry-After, wait at least a minute
+UNREACHABLE_RETRIES = 2  # a GitHub that cannot be reached is not asked again and again
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A rate-limit answer: which kind, and how long to wait before asking again."""
+
+    kind: str  # primary | secondary
+    wait: float
+
+
+def rate_limit(
+    status: int, headers: Mapping[str, str], body: object, now: float
+) -> RateLimit | None:
+    """Whether an answer is a rate limit, from its status, headers and the body's
+    `documentation_url` (GitHub's documented signals), never from message text.
+
+    429 is always one; 403 is one with `Retry-After`, with `X-RateLimit-Remaining: 0`
+    (primary: wait for `X-RateLimit-Reset`), or when the body points at the secondary rate
+    limit documentation; any other 403 is a permission problem. A secondary limit without
+    `Retry-After` is waited out for at least a minute, as GitHub's docs ask.
+    """
+    if status not in (403, 429):
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    doc = body.get("documentation_url", "") if isinstance(body, Mapping) else ""
+    secondary = "secondary" in str(doc).lower()
+    if "retry-after" in lower:
+        try:
+            wait = max(1.0, float(lower["retry-after"]))
+        except ValueError:
+            wait = SECONDARY_WAIT
+        return RateLimit(
+            "primary" if lower.get("x-ratelimit-remaining") == "0" else "secondary", wait
+        )
+    if lower.get("x-ratelimit-remaining") == "0" and not secondary:
+        try:
+            reset = float(lower.get("x-ratelimit-reset", "0"))
+        except ValueError:
+            reset = 0.0
+        return RateLimit("primary", max(1.0, reset - now))
+    if status == 429 or secondary:
+        return RateLimit("secondary", SECONDARY_WAIT)
+    return None
+
+
+def validation_errors(body: object) -> list[Mapping[str, object]]:
+    """The `errors` of a 422 Validation Failed body (each resource, field, code, message)."""
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    return [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+
+
+def _detail(data: object) -> str:
+    """GitHub's message (and the first validation error) as one short line."""
+    detail = ""
+    if isinstance(data, Mapping):
+        detail = str(data.get("message", ""))
+        errors = validation_errors(data)
+        if errors:
+            detail += f": {errors[0].get('message') or errors[0].get('code', '')}"
+    return " ".join(detail.split())[:200]
+
+
+def _cannot_connect(error: BaseException) -> bool:
+    """The connection itself failed (refused, no such host, connect timeout): nothing was
+    sent, and asking again at once will not help. A dropped or slow answer is not this."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        current = (
+            current.__cause__
+            or current.__context__
+            or (
+                current.args[0]
+                if current.args and isinstance(current.args[0], BaseException)
+                else None
+            )
+        )
+    return False
+
+
+class _Again(Exception):
+    """Raised inside an action: a transient answer, ask again after a backoff."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 def html_root(api_url: str) -> str:
@@ -106,35 +207,48 @@ class Forge:
         )
         self._repo: Repository = self._github.get_repo(settings.repo)
         self.owner = settings.repo.split("/", 1)[0]
+        self._unreachable: str | None = None  # set once GitHub could not be reached
 
     # -- the one place that talks HTTP ------------------------------------------------------
     def _call(
         self, what: str, action: Callable[[], T], *, recover: Callable[[], T | None] | None = None
     ) -> T:
         """Run `action`, retrying transient failures; `recover` finds the result of a write
-        whose response was lost (so a retried POST never creates a duplicate)."""
+        whose response was lost (so a retried POST never creates a duplicate). A GitHub that
+        cannot be reached is tried `UNREACHABLE_RETRIES` more times, then not again in this
+        run: every later call fails at once with the same message."""
         import requests
         from github import GithubException
 
+        if self._unreachable is not None:
+            raise ExternalError(f"{self._unreachable} (while trying to {what})")
         attempt = 0
         waited = 0.0
         while True:
             attempt += 1
             try:
                 return action()
+            except _Again as again:
+                if attempt <= self.settings.retries:
+                    self._backoff(attempt)
+                    continue
+                raise ExternalError(
+                    f"GitHub kept answering that it is not ready while trying to {what} in "
+                    f"{self.settings.repo} ({again.why}); run again in a minute"
+                ) from None
             except GithubException as error:
                 status = error.status
-                headers = {k.lower(): v for k, v in (error.headers or {}).items()}
-                wait = self._rate_limit_wait(status, headers)
-                if wait is not None:
-                    if waited + wait > self.settings.max_rate_limit_wait:
+                limited = rate_limit(status, error.headers or {}, error.data, time.time())
+                if limited is not None:
+                    if waited + limited.wait > self.settings.max_rate_limit_wait:
                         raise ExternalError(
-                            f"GitHub rate limit while trying to {what}: would wait {wait:.0f}s more "
-                            f"(over MODEL_BOT_MAX_RATE_LIMIT_WAIT={self.settings.max_rate_limit_wait:g}s); "
-                            "retry later or raise the limit"
+                            f"GitHub rate limit while trying to {what} ({limited.kind}): would "
+                            f"wait {limited.wait:.0f}s more (over MODEL_BOT_MAX_RATE_LIMIT_WAIT="
+                            f"{self.settings.max_rate_limit_wait:g}s); retry later or raise the "
+                            "limit"
                         ) from None
-                    waited += wait
-                    self._sleep(wait)
+                    waited += limited.wait
+                    self._sleep(limited.wait)
                     continue
                 if status >= 500 and attempt <= self.settings.retries:
                     self._backoff(attempt)
@@ -145,13 +259,21 @@ class Forge:
                     found = self._quietly(recover)
                     if found is not None:
                         return found
-                if attempt <= self.settings.retries:
+                cannot_connect = _cannot_connect(error)
+                limit = min(self.settings.retries, UNREACHABLE_RETRIES)
+                if attempt <= (limit if cannot_connect else self.settings.retries):
                     self._backoff(attempt)
                     continue
-                raise ExternalError(
-                    f"cannot reach GitHub at {self.settings.api_url} to {what}: "
-                    f"{type(error).__name__} (check github-api-url and the network)"
-                ) from None
+                if not cannot_connect:
+                    raise ExternalError(
+                        f"GitHub at {self.settings.api_url} did not answer while trying to "
+                        f"{what}: {type(error).__name__} (check github-api-url and the network)"
+                    ) from None
+                self._unreachable = (
+                    f"cannot reach GitHub at {self.settings.api_url}: {type(error).__name__} "
+                    "(check github-api-url and the network)"
+                )
+                raise ExternalError(f"{self._unreachable} (while trying to {what})") from None
 
     def _quietly(self, recover: Callable[[], T | None]) -> T | None:
         try:
@@ -163,44 +285,21 @@ class Forge:
         base = self.settings.backoff_seconds * (2 ** (attempt - 1))
         self._sleep(min(30.0, base) * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not crypto
 
-    @staticmethod
-    def _rate_limit_wait(status: int, headers: dict[str, str]) -> float | None:
-        if status not in (403, 429):
-            return None
-        if "retry-after" in headers:
-            try:
-                return max(1.0, float(headers["retry-after"]))
-            except ValueError:
-                return 60.0
-        if headers.get("x-ratelimit-remaining") == "0":
-            try:
-                reset = float(headers.get("x-ratelimit-reset", "0"))
-            except ValueError:
-                reset = 0.0
-            return max(1.0, reset - time.time())
-        return None
-
     def _error(self, what: str, status: int, data: object) -> ExternalError:
         repo = self.settings.repo
-        detail = ""
-        if isinstance(data, dict):
-            detail = str(data.get("message", ""))
-            errors = data.get("errors")
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                detail += f": {errors[0].get('message') or errors[0].get('code', '')}"
-        detail = " ".join(detail.split())[:200]
+        detail = _detail(data)
         if status == 401:
             return ExternalError(
                 f"GitHub rejected the token (401 {detail or 'Bad credentials'}) while trying to {what}: "
                 "set a valid token in github-token / GITHUB_TOKEN"
             )
         if status == 403:
-            return ExternalError(
+            return Refused(
                 f"the token may not {what} in {repo} (403 {detail}): grant it contents and "
                 "pull-requests write access"
             )
         if status == 404:
-            return ExternalError(
+            return Refused(
                 f"{repo} not found, or not visible to the token, while trying to {what} (404): "
                 "check --env-repo and the token's repository access"
             )
@@ -219,22 +318,39 @@ class Forge:
         return self._call("read the repository", lambda: self._repo.default_branch)
 
     def read_file(self, path: str, ref: str | None = None) -> bytes | None:
-        """One file's bytes through the contents API (no clone); None when it does not exist."""
+        """One file's bytes through the contents API (no clone); None when it does not exist.
+
+        GitHub answers 404 both for a missing file and for a token that cannot see the
+        repository's files. A 404 is taken for "missing" only when the root listing is
+        readable; otherwise this raises, so a caller never mistakes "cannot see" for "absent"
+        (and, say, falls back to a weaker default)."""
         from github import GithubException
+
+        def contents(target: str) -> object:
+            if ref is None:
+                return self._repo.get_contents(target)
+            return self._repo.get_contents(target, ref=ref)
 
         def action() -> bytes | None:
             try:
-                if ref is None:
-                    found = self._repo.get_contents(path)
-                else:
-                    found = self._repo.get_contents(path, ref=ref)
+                found = contents(path)
             except GithubException as error:
-                if error.status == 404:
-                    return None
-                raise
+                if error.status != 404:
+                    raise
+                try:
+                    contents("")
+                except GithubException as root:
+                    if root.status == 404:
+                        raise ExternalError(
+                            f"cannot read {path} in {self.settings.repo}: the token cannot see "
+                            "the repository's files (404 for the root folder too): give it "
+                            "contents read access"
+                        ) from None
+                    raise
+                return None
             if isinstance(found, list):  # a directory
                 return None
-            return found.decoded_content
+            return found.decoded_content  # type: ignore[attr-defined, no-any-return]
 
         return self._call(f"read {path}", action)
 
@@ -261,6 +377,10 @@ class Forge:
         )
 
     def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRequestInfo:
+        """Open the PR, converging under GitHub's eventual consistency: a branch pushed a
+        moment ago can be refused as `head` `invalid` (422), and a PR created by a request
+        whose answer was lost can be missing from the list for a moment; both are asked
+        again after a backoff. A 422 for an existing PR for `head` is that PR."""
         from github import GithubException
 
         def action() -> PullRequestInfo:
@@ -269,11 +389,18 @@ class Forge:
                     self._repo.create_pull(base=base, head=head, title=title, body=body)
                 )
             except GithubException as error:
-                # 422: a PR for this head already exists (e.g. an earlier response was lost).
-                if error.status == 422:
-                    existing = self.find_open_pull(head, base)
-                    if existing is not None:
-                        return existing
+                if error.status != 422:
+                    raise
+                fields = {(e.get("field"), e.get("code")) for e in validation_errors(error.data)}
+                if ("head", "invalid") in fields:
+                    raise _Again(f"the branch {head} is not visible yet") from None
+                existing = self.find_open_pull(head, base)
+                if existing is not None:
+                    return existing
+                if any(code == "custom" for _, code in fields):
+                    raise _Again(
+                        f"a pull request for {head} exists but is not listed yet"
+                    ) from None
                 raise
 
         return self._call(
@@ -287,28 +414,100 @@ class Forge:
         )
 
     def add_labels(self, number: int, labels: Sequence[str]) -> None:
+        """Add labels; a token without issue write access is refused (403): callers treat
+        labels as best effort."""
         if labels:
             self._call(
                 f"label pull request #{number}",
                 lambda: self._repo.get_issue(number).add_to_labels(*labels),
             )
 
-    def request_reviewers(self, number: int, users: Sequence[str], teams: Sequence[str]) -> None:
-        if not users and not teams:
-            return
-        self._call(
-            f"request reviewers on #{number}",
-            lambda: self._repo.get_pull(number).create_review_request(
-                reviewers=list(users), team_reviewers=list(teams)
-            ),
-        )
+    def request_reviewers(
+        self, number: int, users: Sequence[str], teams: Sequence[str]
+    ) -> list[str]:
+        """Ask users and teams for review; the refused ones, one line each.
 
-    def merge_pull(self, number: int, message: str) -> str:
-        def action() -> str:
-            status = self._repo.get_pull(number).merge(commit_title=message, merge_method="merge")
-            return str(status.sha)
+        GitHub refuses a whole request (422) when one reviewer is not a collaborator, which
+        would drop the valid ones with it: users and teams go in separate requests, and a
+        refused request is split into one request per reviewer to name the refused ones."""
+        refused: list[str] = []
+        for kind, names in (("user", list(users)), ("team", list(teams))):
+            if not names:
+                continue
+            why = self._review_request(number, kind, names)
+            if why is None:
+                continue
+            if len(names) == 1:
+                refused.append(f"{kind} {names[0]}: {why}")
+                continue
+            for name in names:
+                alone = self._review_request(number, kind, [name])
+                if alone is not None:
+                    refused.append(f"{kind} {name}: {alone}")
+        return refused
+
+    def _review_request(self, number: int, kind: str, names: list[str]) -> str | None:
+        """None when GitHub took the request, else its 422 reason."""
+        from github import GithubException
+
+        def action() -> str | None:
+            pull = self._repo.get_pull(number)
+            try:
+                if kind == "user":
+                    pull.create_review_request(reviewers=names)
+                else:
+                    pull.create_review_request(team_reviewers=names)
+            except GithubException as error:
+                if error.status == 422:
+                    return _detail(error.data) or "422 Unprocessable Entity"
+                raise
+            return None
+
+        return self._call(f"request {kind} reviewers on #{number}", action)
+
+    def merge_pull(self, number: int, title: str, squash_message: str) -> MergeResult:
+        """Merge with a method the repository allows (merge commit, else squash with
+        `squash_message` as the body, so the squashed commit keeps the trailers, else
+        rebase). "Base branch was modified" (405) is asked again after a backoff; a merge
+        refused by a branch protection rule (405, the PR's `mergeable_state` "blocked") is
+        returned with GitHub's reason, not raised."""
+        from github import GithubException
+
+        method = self._merge_method()
+
+        def action() -> MergeResult:
+            pull = self._repo.get_pull(number)
+            try:
+                if method == "squash":
+                    status = pull.merge(
+                        commit_title=title, commit_message=squash_message, merge_method=method
+                    )
+                else:
+                    status = pull.merge(commit_title=title, merge_method=method)
+            except GithubException as error:
+                if error.status != 405:
+                    raise
+                reason = _detail(error.data) or "405 Method Not Allowed"
+                if self._repo.get_pull(number).mergeable_state == "blocked":
+                    return MergeResult(False, method, None, reason)
+                raise _Again(reason) from None
+            return MergeResult(True, method, str(status.sha), None)
 
         return self._call(f"merge pull request #{number}", action)
+
+    def _merge_method(self) -> str:
+        allowed = self._call(
+            "read the repository's merge settings",
+            lambda: (
+                self._repo.allow_merge_commit,
+                self._repo.allow_squash_merge,
+                self._repo.allow_rebase_merge,
+            ),
+        )
+        for method, ok in zip(("merge", "squash", "rebase"), allowed, strict=True):
+            if ok is not False:  # not reported (old GHES): GitHub's default allows it
+                return method
+        return "merge"
 
     # -- comments, reactions, permissions ---------------------------------------------------
     def comment(self, number: int, body: str) -> CommentInfo:
@@ -334,6 +533,23 @@ class Forge:
         )
 
     def permission(self, login: str) -> str:
-        return self._call(
-            f"read {login}'s permission", lambda: self._repo.get_collaborator_permission(login)
-        )
+        """`login`'s permission. Reading it needs push access: a token without it is
+        refused (403), raised as such so that callers fail closed."""
+        from github import GithubException
+
+        def action() -> str:
+            try:
+                return self._repo.get_collaborator_permission(login)
+            except GithubException as error:
+                if (
+                    error.status == 403
+                    and rate_limit(403, error.headers or {}, error.data, 0) is None
+                ):
+                    raise ExternalError(
+                        f"cannot read {login}'s permission on {self.settings.repo} (403 "
+                        f"{_detail(error.data)}): the token needs push access to read "
+                        "collaborator permissions"
+                    ) from None
+                raise
+
+        return self._call(f"read {login}'s permission", action)

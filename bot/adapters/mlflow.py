@@ -8,6 +8,9 @@ not read MLflow never load it. The adapter returns our `Evidence`, never mlflow 
 * champion: the version behind an alias (default `champion`); no alias means no champion;
 * image: the model version's tags `image` and `image_tag`, when set;
 * per-example scores: a run artifact `scores.json` (`{"metric": [..]}`), when present.
+
+The tracking URI may hold credentials (`https://user:password@host`, `?token=...`): every
+message, and the run link in the evidence, shows it redacted (`bot.text.redact`).
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.core.errors import ExternalError, InvalidInput
 from bot.core.evidence import Evidence, pairing_problems
 from bot.core.loading import validate_data
+from bot.text.redact import redact, redact_url, redact_urls_in, url_secrets
 
 DEFAULT_TIMEOUT = 10.0
 # A tracking server over HTTP (what mlflow-skinny supports without a database driver).
@@ -82,10 +87,19 @@ def model_spec(model: str, version: str | None) -> ModelSpec:
 
 
 def run_url(tracking_uri: str, experiment_id: str | None, run_id: str) -> str | None:
-    """The MLflow UI page of a run, for an http(s) tracking server."""
+    """The MLflow UI page of a run, for an http(s) tracking server; credentials in the
+    tracking URI are redacted (the link is printed and goes into pull requests)."""
     if not tracking_uri.startswith(("http://", "https://")) or not experiment_id:
         return None
-    return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+    parts = urlsplit(redact_url(tracking_uri))
+    page = f"/experiments/{experiment_id}/runs/{run_id}"
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/", fragment=page))
+
+
+def _scrubber(tracking_uri: str) -> Callable[[str], str]:
+    """Text -> the text with the URLs in it, and the secrets of `tracking_uri`, redacted."""
+    secrets = url_secrets(tracking_uri)
+    return lambda text: redact(redact_urls_in(text), secrets)
 
 
 @contextmanager
@@ -126,8 +140,9 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
             todo.append(reason)
 
 
-def _reason(error: BaseException, timeout: float) -> str:
-    """A short, one-line reason, chosen by exception type and HTTP status (not by text)."""
+def _reason(error: BaseException, timeout: float, scrub: Callable[[str], str]) -> str:
+    """A short, one-line reason, chosen by exception type and HTTP status (not by text);
+    `scrub` redacts the error's own text before it is shortened (so no cut URL escapes)."""
     import requests
 
     chain = list(_chain(error))
@@ -142,7 +157,7 @@ def _reason(error: BaseException, timeout: float) -> str:
         return "no MLflow REST API there (HTTP 404; is this an MLflow tracking server?)"
     if callable(status) and code and code != "INTERNAL_ERROR":
         return f"HTTP {status()} {code}"
-    first = " ".join(str(error).split())
+    first = scrub(" ".join(str(error).split()))
     return first if len(first) <= 160 else first[:157] + "..."
 
 
@@ -246,11 +261,13 @@ def evidence_from_mlflow(
             "",
             "no MLflow tracking URI (pass --tracking-uri or set MLFLOW_TRACKING_URI)",
         )
+    scrub = _scrubber(tracking_uri)
+    shown = scrub(redact_url(tracking_uri))  # the URI as every message names it
     if not tracking_uri.startswith(TRACKING_SCHEMES):
         raise InvalidInput.one(
             "--tracking-uri",
             "",
-            f"unsupported MLflow tracking URI {tracking_uri!r} (use the http(s) address of a "
+            f"unsupported MLflow tracking URI {shown!r} (use the http(s) address of a "
             "tracking server, or databricks)",
         )
     spec = model_spec(model_name, version)
@@ -258,7 +275,7 @@ def evidence_from_mlflow(
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        source = f"MLflow {tracking_uri} {spec}"
+        source = f"MLflow {shown} {spec}"
         step = ""
         try:
             client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -278,12 +295,12 @@ def evidence_from_mlflow(
                     "(check the model name and version)",
                 ) from None
             raise ExternalError(
-                f"cannot read {spec} from MLflow at {tracking_uri}: {_reason(error, timeout)} "
+                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)} "
                 "(check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up)"
             ) from None
         except (OSError, ValueError) as error:
             raise ExternalError(
-                f"cannot read {spec} from MLflow at {tracking_uri}: {_reason(error, timeout)}"
+                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)}"
             ) from None
     return _evidence(tracking_uri, spec.name, candidate, champion, source)
 

@@ -3,7 +3,9 @@
 `fetch_ranges` issues one range query per metric, all at once on a small thread pool, and
 returns our own `QueryResult`s. Nothing escapes as an exception: connection refused, a
 timeout, TLS trouble, HTTP 4xx/5xx or a bad query become a `QueryResult` with an `error`
-that names the problem and how to fix it, and never contains a credential.
+that names the problem and how to fix it, and never contains a credential: the settings'
+secrets are redacted, and so is any URL in it (userinfo and secret query parameters,
+`bot.text.redact`), as in the graph links.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from urllib3.util.retry import Retry
 from bot.core.analysis import QueryResult, RangeQuery, Sample, Series
 from bot.core.errors import UsageError
 from bot.core.expressions import format_number
-from bot.text.redact import redact
+from bot.text.redact import redact, redact_url, redact_urls_in
 
 TOKEN_ENV = "PROMETHEUS_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 USERNAME_ENV = "PROMETHEUS_USERNAME"
@@ -163,7 +165,7 @@ def _duration(seconds: float) -> str:
 def graph_url(base_url: str, query: str, start: float, end: float, step: float) -> str:
     """A link to the Prometheus graph of `query` over the window (one step of margin).
 
-    `base_url` must be the settings' URL, which never holds credentials.
+    `base_url` is the settings' URL, which never holds credentials (and is redacted anyway).
     """
     moment = datetime.fromtimestamp(end, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     params = [
@@ -176,16 +178,10 @@ def graph_url(base_url: str, query: str, start: float, end: float, step: float) 
         ("g0.step_input", format_number(float(step))),
     ]
     encoded = "&".join(f"{k}={quote(v, safe='')}" for k, v in params)
-    return f"{base_url.rstrip('/')}/graph?{encoded}"
+    return f"{redact_url(base_url).rstrip('/')}/graph?{encoded}"
 
 
 # --- fetching --------------------------------------------------------------------------------
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
 
 
 def _series(raw: Any) -> tuple[Series, ...]:
@@ -229,9 +225,14 @@ def _http_error(status: int, body: Any, where: str) -> str:
     return f"unexpected answer from Prometheus at {where} (HTTP {status})"
 
 
+def _scrub(settings: PrometheusSettings, error: str) -> str:
+    """An error as shown: without the settings' secrets, and with every URL in it redacted."""
+    return redact_urls_in(redact(error, settings.secrets()))
+
+
 def _one(settings: PrometheusSettings, request: RangeQuery) -> QueryResult:
     """One range query; every failure becomes `QueryResult.error`."""
-    where = settings.base_url
+    where = redact_url(settings.base_url)  # for messages; the client gets the URL itself
     link = graph_url(where, request.query, request.start, request.end, request.step)
     responses: list[requests.Response] = []
     session = requests.Session()
@@ -253,7 +254,7 @@ def _one(settings: PrometheusSettings, request: RangeQuery) -> QueryResult:
     )
     try:
         with PrometheusConnect(
-            url=where,
+            url=settings.base_url,
             headers=settings.request_headers(),
             retry=retry,
             auth=auth,
@@ -291,7 +292,7 @@ def _one(settings: PrometheusSettings, request: RangeQuery) -> QueryResult:
         error = f"the answer from {where} is not a Prometheus API response (check the URL)"
     except Exception as unexpected:  # noqa: BLE001 - a fetch never raises; the type is enough
         error = f"error talking to Prometheus at {where}: {type(unexpected).__name__}"
-    return QueryResult(request.query, (), redact(error, settings.secrets()), link)
+    return QueryResult(request.query, (), _scrub(settings, error), link)
 
 
 def fetch_ranges(
@@ -323,8 +324,11 @@ def fetch_ranges(
             results[name] = QueryResult(
                 request.query,
                 (),
-                f"Prometheus at {settings.base_url} did not answer within "
-                f"{format_number(float(settings.timeout))} s",
+                _scrub(
+                    settings,
+                    f"Prometheus at {settings.base_url} did not answer within "
+                    f"{format_number(float(settings.timeout))} s",
+                ),
                 graph_url(
                     settings.base_url, request.query, request.start, request.end, request.step
                 ),

@@ -129,7 +129,8 @@ def chatops(
         event, options, open_forge=open_forge, run_rollback=run_rollback, policy=policy
     )
 
-    click.echo(f"chatops: {outcome.status}: {outcome.message}")
+    if outcome.error is None:  # a failure is printed once, as the error line below
+        click.echo(f"chatops: {outcome.status}: {outcome.message}")
     result = outcome.result
     if result is not None:
         pr = result.pull_request

@@ -13,6 +13,7 @@ from bot.cli.common import (
     github_token,
     write_outputs,
 )
+from bot.core.errors import EXIT_NO
 
 
 @click.command("rollback")
@@ -59,7 +60,8 @@ def rollback(
     Reverts the promotion's merge commit when that applies cleanly, else restores the model's
     folder as it was; other models and the evaluation reports are untouched. Opens (or
     updates) the revert PR on model-bot/rollback/<env>/<model>; a local --env-repo gets the
-    branch pushed instead. Outcome: created | updated | unchanged.
+    branch pushed instead. Outcome: created | updated | unchanged | blocked (exit 1: the
+    --auto-merge was refused by a branch protection rule; the PR stays open).
     """
     from bot.cli.session import session_opener
     from bot.cli.targets import parse_env_repo
@@ -106,3 +108,5 @@ def rollback(
             "pull-request-url": pr.url if pr else None,
         }
     )
+    if result.outcome == "blocked":  # --auto-merge refused by a rule of the repository
+        click.get_current_context().exit(EXIT_NO)

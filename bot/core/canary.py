@@ -10,7 +10,7 @@ from bot.core.pulls import PullRequestInfo
 from bot.core.rollback import RollbackResult
 
 Action = Literal["none", "rollback", "notify"]
-AnalyzeOutcome = Literal["created", "updated", "unchanged"]
+AnalyzeOutcome = Literal["created", "updated", "unchanged", "blocked"]
 
 
 @dataclass(frozen=True)

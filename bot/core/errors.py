@@ -58,6 +58,11 @@ class ExternalError(BotError):
     """A real system (git, GitHub, MLflow) refused or failed; the message says what to fix."""
 
 
+class Refused(ExternalError):
+    """The system understood the request and said no (403, 404): asking again will not help;
+    callers for whom the call is best effort (labels) turn it into a warning."""
+
+
 class AnalysisInconclusive(BotError):
     """Prometheus could not answer well enough to judge; never a reason to revert."""
 

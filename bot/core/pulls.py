@@ -27,4 +27,15 @@ class CommentInfo:
     user: str
 
 
-__all__ = ["CommentInfo", "PullRequestInfo"]
+@dataclass(frozen=True)
+class MergeResult:
+    """What became of a merge request: merged (by `method`, into `sha`), or refused by a
+    rule of the repository (branch protection), with the forge's `refused` reason."""
+
+    merged: bool
+    method: str  # merge | squash | rebase
+    sha: str | None
+    refused: str | None
+
+
+__all__ = ["CommentInfo", "MergeResult", "PullRequestInfo"]

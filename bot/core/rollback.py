@@ -8,7 +8,7 @@ from typing import Literal
 
 from bot.core.pulls import PullRequestInfo
 
-RollbackOutcome = Literal["created", "updated", "unchanged"]
+RollbackOutcome = Literal["created", "updated", "unchanged", "blocked"]
 Method = Literal["revert", "restore", "none"]
 
 

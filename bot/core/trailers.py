@@ -129,7 +129,14 @@ def format_commit_message(subject: str, body: str, trailers: Mapping[str, str]) 
     subject = subject.strip()
     if not subject or "\n" in subject or "\r" in subject:
         raise ValueError(f"bad commit subject {subject!r}: use one non-empty line")
-    parts = [subject]
+    rest = format_commit_body(body, trailers)
+    return f"{subject}\n\n{rest}" if rest else f"{subject}\n"
+
+
+def format_commit_body(body: str, trailers: Mapping[str, str]) -> str:
+    """The message after the subject: `body`, a blank line, the trailers ('' when both are
+    empty). What a squash merge needs as its commit message to keep the trailers."""
+    parts = []
     body = body.strip("\n").rstrip()
     if body:
         parts.append(body)
@@ -143,12 +150,13 @@ def format_commit_message(subject: str, body: str, trailers: Mapping[str, str]) 
         lines.append(f"{key}: {value}")
     if lines:
         parts.append("\n".join(lines))
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(parts) + "\n" if parts else ""
 
 
 __all__ = [
     "BotCommit",
     "bot_trailers",
+    "format_commit_body",
     "format_commit_message",
     "parse_trailers",
     "read_bot_commit",

@@ -95,7 +95,7 @@ def handle_event(
             ignore = closed_pull_ignore(pull, is_promotion=found is not None)
             if ignore is not None:
                 return ChatOpsOutcome("ignored", ignore.reason, command)
-        session.react("eyes")
+        session.best_effort_react("eyes")  # a reaction is a courtesy: never a reason to stop
         if command.name == "help":
             return session.finish("help", command, help_reply(), "replied with the command list")
         need = options.min_permission or configured_permission(forge)
@@ -188,7 +188,7 @@ class _Replies:
         if error is None:
             self.forge.comment(self.event.number, reply)
             self.replied = True
-            self.react("rocket" if status in ("done", "help") else "confused")
+            self.best_effort_react("rocket" if status in ("done", "help") else "confused")
         else:
             self.best_effort(reply)
         return ChatOpsOutcome(

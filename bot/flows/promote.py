@@ -34,6 +34,7 @@ from bot.core.target import NotifyTarget
 from bot.core.trailers import CODE_COMMIT, MLFLOW_RUN, bot_trailers
 from bot.flows.session import (
     Converged,
+    add_labels,
     check_environment,
     converge_branch,
     read_config,
@@ -357,8 +358,8 @@ def _open_pull(session: EnvSession, plan: _Plan, body: str, warnings: list[str])
     assert forge is not None
     pr = forge.create_pull(title=plan.title, body=body, head=plan.branch, base=session.base)
     labels = _labels(plan)
-    forge.add_labels(pr.number, labels)
-    pr = replace(pr, labels=tuple(dict.fromkeys([*pr.labels, *labels])))
+    if add_labels(forge, pr.number, labels, warnings):
+        pr = replace(pr, labels=tuple(dict.fromkeys([*pr.labels, *labels])))
     request_configured_reviewers(forge, plan.config, plan.meta.environment, pr.number, warnings)
     return pr
 
@@ -379,10 +380,7 @@ def _ensure_labels(
         return
     forge = session.forge
     assert forge is not None
-    try:
-        forge.add_labels(pr.number, missing)
-    except BotError as error:
-        warnings.append(f"labels not added: {error}")
+    if not add_labels(forge, pr.number, missing, warnings):
         return
     if len(missing) == len(wanted):
         request_configured_reviewers(forge, plan.config, plan.meta.environment, pr.number, warnings)

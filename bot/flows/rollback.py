@@ -50,12 +50,14 @@ from bot.core.trailers import (
     REASON,
     REQUESTED_BY,
     bot_trailers,
+    format_commit_body,
     read_bot_commit,
     trailer_value,
 )
 from bot.flows.session import (
     HISTORY,
     Converged,
+    add_labels,
     converge_branch,
     declared_version,
     find_promotion_pull,
@@ -295,6 +297,7 @@ class _Rollback:
         self.plan = plan
         self.auto_merge = auto_merge
         self.warnings: list[str] = []
+        self.request: CommitRequest | None = None
         self.meta = ProposalMeta(
             "rollback", options.model, options.environment, plan.target, plan.bad
         )
@@ -415,6 +418,7 @@ class _Rollback:
             ),
             author=self._author(),
         )
+        self.request = request
         converged = converge_branch(
             self.session,
             request,
@@ -452,7 +456,7 @@ class _Rollback:
         chosen = converged.decision
         result = replace(
             result,
-            outcome="unchanged" if chosen.outcome == "blocked" else chosen.outcome,
+            outcome=chosen.outcome,
             reason=chosen.reason,
             pull_request=converged.open_pull,
             commit=converged.commit,
@@ -499,7 +503,7 @@ class _Rollback:
             title=self.title, body=result.body, head=self.plan.branch, base=self.session.base
         )
         labels = [*self.plan.config.rollback_labels, f"env:{self.options.environment}"]
-        forge.add_labels(pr.number, labels)
+        add_labels(forge, pr.number, labels, self.warnings)
         request_configured_reviewers(
             forge, self.plan.config, self.options.environment, pr.number, self.warnings
         )
@@ -572,11 +576,20 @@ class _Rollback:
         pr = result.pull_request
         if not self.auto_merge or pr is None or self.forge is None or self.options.dry_run:
             return self._done(result)
-        try:
-            self.forge.merge_pull(pr.number, f"{self.title} (#{pr.number})")
-        except ExternalError as error:  # the PR stands; a person can merge it
-            self.warnings.append(f"auto-merge failed, merge #{pr.number} yourself: {error}")
-            return self._done(result)
+        assert self.request is not None
+        merged = self.forge.merge_pull(
+            pr.number,
+            f"{self.title} (#{pr.number})",
+            format_commit_body(self.request.body, self.request.trailers),
+        )
+        if not merged.merged:  # a rule of the repository said no: the PR stands for a person
+            return self._done(
+                replace(
+                    result,
+                    outcome="blocked",
+                    reason=f"#{pr.number} was not merged: {merged.refused}",
+                )
+            )
         return self._done(replace(result, merged=True))
 
 

@@ -15,7 +15,7 @@ from bot.core.commits import CommitRequest
 from bot.core.config import CONFIG_FILE, BotConfig, config_from_bytes
 from bot.core.converge import BASE_HOLDS, BranchDecision, BranchView, decide_branch
 from bot.core.deployment import Deployment
-from bot.core.errors import ExternalError, InvalidInput
+from bot.core.errors import ExternalError, InvalidInput, Refused
 from bot.core.marker import read_marker
 from bot.core.names import fill_path, promote_branch
 from bot.core.pulls import PullRequestInfo
@@ -126,9 +126,22 @@ def request_configured_reviewers(
         else config.team_reviewers
     )
     try:
-        forge.request_reviewers(number, users, teams)
+        refused = forge.request_reviewers(number, users, teams)
     except ExternalError as error:
         warnings.append(f"reviewers not requested: {error}")
+        return
+    warnings.extend(f"reviewer not requested: {line}" for line in refused)
+
+
+def add_labels(forge: Forge, number: int, labels: Sequence[str], warnings: list[str]) -> bool:
+    """Label a PR; labels are best effort (a token may not write them): a refusal is a
+    warning and the PR stands. True when the labels were added."""
+    try:
+        forge.add_labels(number, labels)
+    except Refused as error:
+        warnings.append(f"labels not added: {error}")
+        return False
+    return True
 
 
 def find_promotion_pull(
@@ -233,6 +246,7 @@ __all__ = [
     "HISTORY",
     "PUSH_ATTEMPTS",
     "Converged",
+    "add_labels",
     "check_environment",
     "converge_branch",
     "declared_version",

@@ -1,5 +1,8 @@
 """A canary analysis as text: the PR section with the evidence, the terminal report, the
-comment for `on_regression: notify`, and the JSON result. Pure."""
+comment for `on_regression: notify`, and the JSON result. Pure.
+
+The Prometheus URL and the graph links are shown redacted (`bot.text.redact.redact_url`):
+a URL given on the command line or in `.model-bot.yaml` may hold credentials."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from bot.core.canary import AnalyzeResult, Canary
 from bot.core.expressions import format_number, nonfinite_text
 from bot.core.untrusted import printable
 from bot.text.markdown import code, escape, link
+from bot.text.redact import redact_url
 
 _MARK = {"pass": "✅", "fail": "❌", "inconclusive": "❔"}
 
@@ -23,6 +27,10 @@ def number_text(value: float | None) -> str:
     if special is not None:
         return special
     return format_number(value) if value.is_integer() else f"{value:.4g}"
+
+
+def _url(url: str | None) -> str | None:
+    return None if url is None else redact_url(url)
 
 
 def _duration(seconds: int) -> str:
@@ -62,7 +70,7 @@ def evidence_markdown(verdict: Verdict, canary: Canary, level: int = 3) -> str:
         "",
         f"{code(canary.model, in_table=False)} {code(canary.version, in_table=False)} in "
         f"{code(canary.environment, in_table=False)}{previous}, judged at "
-        f"{_moment(verdict.evaluated_at)} against {link('Prometheus', canary.prometheus_url)}.",
+        f"{_moment(verdict.evaluated_at)} against {link('Prometheus', _url(canary.prometheus_url))}.",
         "",
         f"**Verdict:** {escape(verdict.summary)}",
     ]
@@ -78,7 +86,7 @@ def evidence_markdown(verdict: Verdict, canary: Canary, level: int = 3) -> str:
             f"- values: {escape(_values(m))} (latest {number_text(m.latest)})",
             f"- measurements: {_tally(m)}",
             f"- reason: {escape(m.reason)}",
-            f"- graph: {link('Prometheus graph', m.graph_url)}",
+            f"- graph: {link('Prometheus graph', _url(m.graph_url))}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -98,7 +106,7 @@ def verdict_text(verdict: Verdict, canary: Canary) -> str:
     lines = [
         f"canary: {printable(canary.model)} {printable(canary.version)} in "
         f"{printable(canary.environment)}{previous}",
-        f"prometheus: {printable(canary.prometheus_url)} at {_moment(verdict.evaluated_at)}",
+        f"prometheus: {printable(redact_url(canary.prometheus_url))} at {_moment(verdict.evaluated_at)}",
     ]
     for m in verdict.measurements:
         relative = " (canary / stable)" if m.relative else ""
@@ -109,7 +117,7 @@ def verdict_text(verdict: Verdict, canary: Canary) -> str:
             f"  condition: {printable(m.condition)}{relative} (threshold {_thresholds(m)})",
             f"  values:    {_values(m)} (latest {number_text(m.latest)})",
             f"  measured:  {_tally(m)}",
-            f"  graph:     {printable(m.graph_url or '—')}",
+            f"  graph:     {printable(_url(m.graph_url) or '—')}",
         ]
     lines += ["", f"verdict: {verdict.phase.upper()}: {printable(verdict.summary)}"]
     return "\n".join(lines) + "\n"
@@ -119,13 +127,16 @@ def result_json(result: AnalyzeResult) -> str:
     """The analysis and what came of it, as JSON (non-finite numbers as null)."""
     pr = result.pull_request
     canary = result.canary
+    verdict = result.verdict.to_dict()
+    for measurement in verdict.get("measurements", ()):
+        measurement["graph_url"] = _url(measurement.get("graph_url"))
     data: dict[str, Any] = {
         "model": canary.model,
         "environment": canary.environment,
         "version": canary.version,
         "previous_version": canary.previous,
-        "prometheus_url": canary.prometheus_url,
-        "verdict": result.verdict.to_dict(),
+        "prometheus_url": redact_url(canary.prometheus_url),
+        "verdict": verdict,
         "action": result.action,
         "outcome": result.outcome,
         "reason": result.reason,

@@ -78,6 +78,11 @@ def result_reply(login: str, request: RollbackRequest, result: RollbackResult) -
     pull = result.pull_request
     if pull is not None and result.outcome == "created":
         head = f"{_mention(login)}, opened [#{pull.number}]({pull.url}) to roll back {what}."
+    elif pull is not None and result.outcome == "blocked":
+        head = (
+            f"{_mention(login)}, [#{pull.number}]({pull.url}) rolls back {what}, but it was not "
+            f"merged: {escape(error_line(result.reason))}."
+        )
     elif pull is not None and result.outcome == "updated":
         head = f"{_mention(login)}, updated [#{pull.number}]({pull.url}), which rolls back {what}."
     elif pull is not None:

@@ -145,6 +145,7 @@ def test_comments_reactions_permission_merge(repo: FakeGitHub) -> None:
     f.react(comment.id, "rocket")
     assert [c.body for c in f.comments(pr.number)] == ["hello"]
     assert f.permission("alice") == "write"
-    sha = f.merge_pull(pr.number, "merge it")
-    assert repo.branch_sha("acme", "env", "main") == sha
+    merged = f.merge_pull(pr.number, "merge it", "")
+    assert merged.merged and merged.method == "merge" and merged.refused is None
+    assert repo.branch_sha("acme", "env", "main") == merged.sha
     assert f.get_pull(pr.number).merged
