@@ -21,6 +21,7 @@ from ._model import (
     PERMISSION_ORDER,
     REACTIONS,
     ApiError,
+    BranchProtection,
     Comment,
     Issue,
     Label,
@@ -44,6 +45,24 @@ PULLS_DOC = "https://docs.github.com/rest/pulls/pulls"
 REFS_DOC = "https://docs.github.com/rest/git/refs"
 LABELS_DOC = "https://docs.github.com/rest/issues/labels"
 MERGE_DOC = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
+PROTECTED_DOC = "https://docs.github.com/articles/about-protected-branches"
+CONTENTS_DOC = "https://docs.github.com/rest/repos/contents#get-repository-content"
+REVIEW_REQUESTS_DOC = (
+    "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
+)
+# As recorded in PyGithub's tests/ReplayData/Repository.testCollaboratorPermissionNoPushAccess.txt.
+PERMISSION_DOC = (
+    "https://developer.github.com/v3/repos/collaborators/#review-a-users-permission-level"
+)
+BASE_MODIFIED = "Base branch was modified. Review and try the merge again."
+METHOD_NOT_ALLOWED = {
+    "merge": "Merge commits are not allowed on this repository.",
+    "squash": "Squash merges are not allowed on this repository.",
+    "rebase": "Rebase merges are not allowed on this repository.",
+}
+GITHUB_SIGNATURE = ("GitHub", "noreply@github.com")
+#: ``lag_pull_listing`` leaves out pull requests younger than this many seconds.
+LISTING_LAG_SECONDS = 60.0
 RATE_LIMIT = 5000
 
 
@@ -117,6 +136,12 @@ class Backend:
         return self.repos.get((owner.lower(), name.lower()))
 
     def role(self, repo: Repo, login: str) -> str:
+        role = self._granted_role(repo, login)
+        if login.lower() in repo.push_denied and perm_at_least(role, "triage"):
+            return "read"  # ``deny_push``: a read-only collaborator, whatever was granted
+        return role
+
+    def _granted_role(self, repo: Repo, login: str) -> str:
         explicit = repo.permissions.get(login.lower())
         if explicit is not None:
             return explicit
@@ -159,6 +184,7 @@ class Backend:
             ("GET", repo + r"/branches", self.list_branches),
             ("GET", repo + r"/branches/(?P<branch>.+)", self.get_branch),
             ("GET", repo + r"/commits/(?P<ref>.+)", self.get_commit),
+            ("GET", repo + r"/contents", self.get_contents),
             ("GET", repo + r"/contents/(?P<path>.+)", self.get_contents),
             ("GET", repo + r"/git/commits/(?P<sha>[0-9a-fA-F]{4,40})", self.get_git_commit),
             ("GET", repo + r"/git/ref/(?P<ref>.+)", self.get_ref),
@@ -219,6 +245,7 @@ class Backend:
             ("GET", repo + r"/labels/(?P<label>.+)", self.get_label),
             ("PATCH", repo + r"/labels/(?P<label>.+)", self.update_label),
             ("DELETE", repo + r"/labels/(?P<label>.+)", self.delete_label),
+            ("POST", repo + r"/statuses/(?P<sha>[0-9a-fA-F]{40})", self.create_status),
             ("GET", repo + r"/collaborators", self.list_collaborators),
             ("GET", repo + r"/collaborators/(?P<login>[^/]+)", self.check_collaborator),
             (
@@ -250,7 +277,8 @@ class Backend:
         repo = self.find_repo(owner, name)
         if repo is None:
             raise not_found()
-        if self.enforce_permissions:
+        denied = req.user.login.lower() in repo.push_denied and need != "read"
+        if self.enforce_permissions or denied:
             role = self.role(repo, req.user.login)
             if role == "none" and repo.private:
                 raise not_found()
@@ -472,9 +500,9 @@ class Backend:
             data["permissions"] = self.permissions_json(role)
             data.update(
                 {
-                    "allow_squash_merge": True,
-                    "allow_merge_commit": True,
-                    "allow_rebase_merge": True,
+                    "allow_squash_merge": repo.allow_squash_merge,
+                    "allow_merge_commit": repo.allow_merge_commit,
+                    "allow_rebase_merge": repo.allow_rebase_merge,
                     "allow_auto_merge": False,
                     "delete_branch_on_merge": False,
                     "allow_update_branch": False,
@@ -643,10 +671,37 @@ class Backend:
             "repo": self.repo_json(repo),
         }
 
-    def pull_json(self, repo: Repo, issue: Issue, full: bool = True, compute: bool = True) -> JSON:
+    def pull_json(
+        self,
+        repo: Repo,
+        issue: Issue,
+        full: bool = True,
+        compute: bool = True,
+        observe: bool = False,
+    ) -> JSON:
+        """GitHub's pull request JSON (``full``: the single-PR shape, else the list shape).
+
+        ``observe``: this is a client's read through the API. Like GitHub, the first such read
+        after the PR was created or its head or base moved only starts the (background)
+        mergeability job and answers ``mergeable: null`` / ``"unknown"``; later reads answer
+        the computed values. Inspection helpers (``observe=False``) always compute.
+        """
         pd = issue.pull
         assert pd is not None
         self.sync_pull(repo, issue)
+        key = (pd.head_sha, pd.base_sha)
+        known = False
+        if full and compute and not pd.merged:
+            if not observe or issue.state != "open" or pd.mergeability_key == key:
+                known = True
+            else:
+                pd.mergeability_key = key  # this read starts the background job
+        if pd.merged:
+            merge_commit_sha = pd.merge_commit_sha
+        elif known:
+            merge_commit_sha = self.test_merge(repo, issue)
+        else:
+            merge_commit_sha = pd.test_merge_cache.get(key)
         api = self.repo_api(repo)
         url = f"{api}/pulls/{issue.number}"
         html = f"{self.repo_html(repo)}/pull/{issue.number}"
@@ -669,7 +724,7 @@ class Backend:
             "updated_at": issue.updated_at,
             "closed_at": issue.closed_at,
             "merged_at": pd.merged_at,
-            "merge_commit_sha": pd.merge_commit_sha,
+            "merge_commit_sha": merge_commit_sha,
             "assignee": self.user_json(issue.assignees[0]) if issue.assignees else None,
             "assignees": [self.user_json(a) for a in issue.assignees],
             "requested_reviewers": [self.user_json(r) for r in pd.requested_reviewers],
@@ -702,10 +757,17 @@ class Backend:
             return data
         mergeable: bool | None = None
         state = "unknown"
-        if compute and not pd.merged:
-            mergeable = self.mergeable(repo, pd)
+        if known:
+            mergeable = merge_commit_sha is not None
             if issue.state == "open":
-                state = "draft" if pd.draft else ("clean" if mergeable else "dirty")
+                if pd.draft:
+                    state = "draft"
+                elif not mergeable:
+                    state = "dirty"
+                elif self.protection_violation(repo, issue) is not None:
+                    state = "blocked"
+                else:
+                    state = "clean"
         commits, additions, deletions, changed = (
             self.pull_stats(repo, pd) if compute else (0, 0, 0, 0)
         )
@@ -810,13 +872,67 @@ class Backend:
             pd.merged, pd.merged_at, pd.merge_commit_sha = True, now, head
             issue.state, issue.closed_at, issue.updated_at = "closed", now, now
 
-    def mergeable(self, repo: Repo, pd: PullData) -> bool:
+    def test_merge(self, repo: Repo, issue: Issue) -> str | None:
+        """GitHub's test merge of the head into the base: a real merge commit (parents base,
+        head; message "Merge HEAD into BASE"; author the PR's author, committer GitHub) that no
+        branch points at. None when the two conflict."""
+        pd = issue.pull
+        assert pd is not None
         key = (pd.head_sha, pd.base_sha)
-        if key not in pd.mergeable_cache:
-            pd.mergeable_cache[key] = (
-                git.merge_tree(repo.path, pd.base_sha, pd.head_sha) is not None
+        if key not in pd.test_merge_cache:
+            tree = git.merge_tree(repo.path, pd.base_sha, pd.head_sha)
+            sha: str | None = None
+            if tree is not None:
+                now = int(time.time())
+                author = self.user(issue.user) or self.ensure_user(issue.user)
+                sha = git.commit_tree(
+                    repo.path,
+                    tree,
+                    [pd.base_sha, pd.head_sha],
+                    f"Merge {pd.head_sha} into {pd.base_sha}\n",
+                    git.Signature(author.login, self.commit_email(author), now),
+                    git.Signature(*GITHUB_SIGNATURE, now),
+                )
+            pd.test_merge_cache[key] = sha
+        return pd.test_merge_cache[key]
+
+    def mergeable(self, repo: Repo, issue: Issue) -> bool:
+        return self.test_merge(repo, issue) is not None
+
+    @staticmethod
+    def commit_email(u: User) -> str:
+        return u.email or f"{u.id}+{u.login}@users.noreply.github.com"
+
+    def protection_violation(self, repo: Repo, issue: Issue) -> str | None:
+        """GitHub's message for the first unmet rule of the base branch's protection, if any.
+
+        Reviews: the latest APPROVED / CHANGES_REQUESTED review of each user with write access
+        counts. Checks: a required context needs a "success" commit status on the head.
+        """
+        pd = issue.pull
+        assert pd is not None
+        rules = repo.protections.get(pd.base_ref)
+        if rules is None:
+            return None
+        if rules.required_reviews > 0:
+            latest: dict[str, str] = {}
+            for review in pd.reviews:
+                if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                    latest[review.user.lower()] = review.state
+            approvals = sum(
+                1
+                for login, st in latest.items()
+                if st == "APPROVED" and perm_at_least(self.role(repo, login), "write")
             )
-        return pd.mergeable_cache[key]
+            n = rules.required_reviews
+            if approvals < n:
+                verb = "review is" if n == 1 else "reviews are"
+                return f"At least {n} approving {verb} required by reviewers with write access."
+        states = repo.statuses.get(pd.head_sha, {})
+        for context in rules.required_checks:
+            if states.get(context) != "success":
+                return f'Required status check "{context}" is expected.'
+        return None
 
     def pull_stats(self, repo: Repo, pd: PullData) -> tuple[int, int, int, int]:
         key = (pd.head_sha, pd.base_sha)
@@ -877,27 +993,31 @@ class Backend:
         repo = self._repo(req, owner, name)
         return Reply(200, self.repo_json(repo, req.user))
 
-    def get_contents(self, req: Request, owner: str, name: str, path: str) -> Reply:
-        """A file's content (base64), as `GET /repos/{o}/{r}/contents/{path}?ref=` answers."""
+    def get_contents(self, req: Request, owner: str, name: str, path: str = "") -> Reply:
+        """`GET /repos/{o}/{r}/contents/{path}?ref=`: a file's content (base64), or a directory's
+        entries ("" for the root). 404 when missing, or hidden from this token (``hide_contents``)."""
         import base64
 
         repo = self._repo(req, owner, name)
-        path = urllib.parse.unquote(path)
+        path = urllib.parse.unquote(path).strip("/")
         ref = req.query.get("ref") or repo.default_branch
+        missing = ApiError(404, "Not Found", documentation_url=CONTENTS_DOC)
+        if req.user.login.lower() in repo.contents_hidden:
+            raise missing
         sha = self._resolve(repo, ref)
-        missing = ApiError(
-            404,
-            "Not Found",
-            documentation_url="https://docs.github.com/rest/repos/contents#get-repository-content",
-        )
         if sha is None:
+            raise missing
+        api = self.repo_api(repo)
+        entries = git.list_tree(repo.path, sha, path)
+        if entries is not None:
+            return Reply(200, [self._content_entry(repo, ref, e) for e in entries])
+        if not path:
             raise missing
         kind = git.run(repo.path, "cat-file", "-t", f"{sha}:{path}", check=False)
         if kind.returncode != 0 or kind.stdout.strip() != b"blob":
             raise missing
         blob = git.out(repo.path, "rev-parse", f"{sha}:{path}")
         data = git.run(repo.path, "cat-file", "blob", blob).stdout
-        api = self.repo_api(repo)
         html = f"{self.repo_html(repo)}/blob/{_qpath(ref)}/{path}"
         return Reply(
             200,
@@ -921,6 +1041,29 @@ class Backend:
             },
         )
 
+    def _content_entry(self, repo: Repo, ref: str, entry: git.TreeEntry) -> JSON:
+        """One item of a directory listing of the contents API."""
+        api = self.repo_api(repo)
+        kind = {"tree": "dir", "commit": "submodule"}.get(entry.type, "file")
+        if entry.mode == "120000":
+            kind = "symlink"
+        page = "tree" if kind == "dir" else "blob"
+        html = f"{self.repo_html(repo)}/{page}/{_qpath(ref)}/{_qpath(entry.path)}"
+        url = f"{api}/contents/{_qpath(entry.path)}?ref={_qpath(ref)}"
+        git_url = f"{api}/git/{'trees' if kind == 'dir' else 'blobs'}/{entry.sha}"
+        return {
+            "name": entry.path.rsplit("/", 1)[-1],
+            "path": entry.path,
+            "sha": entry.sha,
+            "size": entry.size if kind != "dir" else 0,
+            "url": url,
+            "html_url": html,
+            "git_url": git_url,
+            "download_url": None,
+            "type": kind,
+            "_links": {"self": url, "git": git_url, "html": html},
+        }
+
     def list_branches(self, req: Request, owner: str, name: str) -> Reply:
         repo = self._repo(req, owner, name)
         refs = sorted(git.list_refs(repo.path, "refs/heads/").items())
@@ -931,7 +1074,7 @@ class Backend:
             return {
                 "name": branch,
                 "commit": {"sha": item[1], "url": f"{api}/commits/{item[1]}"},
-                "protected": False,
+                "protected": branch in repo.protections,
             }
 
         return self.paginate(req, refs, ser)
@@ -947,6 +1090,8 @@ class Backend:
                 documentation_url="https://docs.github.com/rest/branches/branches#get-a-branch",
             )
         api = self.repo_api(repo)
+        rules: BranchProtection | None = repo.protections.get(branch)
+        checks = rules.required_checks if rules is not None else ()
         return Reply(
             200,
             {
@@ -956,13 +1101,13 @@ class Backend:
                     "self": f"{api}/branches/{_qpath(branch)}",
                     "html": f"{self.repo_html(repo)}/tree/{_qpath(branch)}",
                 },
-                "protected": False,
+                "protected": rules is not None,
                 "protection": {
-                    "enabled": False,
+                    "enabled": rules is not None,
                     "required_status_checks": {
-                        "enforcement_level": "off",
-                        "contexts": [],
-                        "checks": [],
+                        "enforcement_level": "non_admins" if checks else "off",
+                        "contexts": list(checks),
+                        "checks": [{"context": c, "app_id": None} for c in checks],
                     },
                 },
                 "protection_url": f"{api}/branches/{_qpath(branch)}/protection",
@@ -1144,12 +1289,23 @@ class Backend:
     def list_pulls(self, req: Request, owner: str, name: str) -> Reply:
         repo = self._repo(req, owner, name)
         pulls = self._pulls_sorted(repo, req.query)
+        if repo.listing_lag_left > 0:
+            # ``lag_pull_listing``: the listing has not caught up with recent creations yet.
+            repo.listing_lag_left -= 1
+            cutoff = time.time() - LISTING_LAG_SECONDS
+            pulls = [i for i in pulls if i.pull is not None and i.pull.created_ts < cutoff]
         return self.paginate(req, pulls, lambda i: self.pull_json(repo, i, full=False))
 
     def create_pull(self, req: Request, owner: str, name: str) -> Reply:
         repo = self._repo(req, owner, name)
         body = self._dict_body(req)
         doc = f"{PULLS_DOC}#create-a-pull-request"
+        if repo.head_invisible_left > 0:
+            # ``head_not_yet_visible``: the pushed head is not visible to the API yet.
+            repo.head_invisible_left -= 1
+            raise validation_failed(
+                [{"resource": "PullRequest", "field": "head", "code": "invalid"}], doc
+            )
         title, head_spec, base_ref = body.get("title"), body.get("head"), body.get("base")
         if "issue" in body:
             raise ApiError(
@@ -1251,7 +1407,7 @@ class Backend:
     def get_pull(self, req: Request, owner: str, name: str, number: str) -> Reply:
         repo = self._repo(req, owner, name)
         issue = self._pull(repo, number)
-        return Reply(200, self.pull_json(repo, issue))
+        return Reply(200, self.pull_json(repo, issue, observe=True))
 
     def _close(self, issue: Issue, login: str, reason: str | None = "completed") -> None:
         if issue.state == "closed":
@@ -1356,7 +1512,7 @@ class Backend:
             self._reopen(repo, issue)
         issue.updated_at = now_iso()
         self.sync_pull(repo, issue)
-        return Reply(200, self.pull_json(repo, issue))
+        return Reply(200, self.pull_json(repo, issue, observe=True))
 
     def is_merged(self, req: Request, owner: str, name: str, number: str) -> Reply:
         repo = self._repo(req, owner, name)
@@ -1382,6 +1538,13 @@ class Backend:
             )
         if issue.state != "open" or pd.merged:
             raise ApiError(405, "Pull Request is not mergeable", documentation_url=MERGE_DOC)
+        allowed = {
+            "merge": repo.allow_merge_commit,
+            "squash": repo.allow_squash_merge,
+            "rebase": repo.allow_rebase_merge,
+        }
+        if not allowed[method]:
+            raise ApiError(405, METHOD_NOT_ALLOWED[method], documentation_url=MERGE_DOC)
         if pd.draft:
             raise ApiError(405, "Pull Request is still a draft", documentation_url=MERGE_DOC)
         expected = body.get("sha")
@@ -1391,14 +1554,17 @@ class Backend:
                 "Head branch was modified. Review and try the merge again.",
                 documentation_url=MERGE_DOC,
             )
+        if repo.base_modified_left > 0:
+            # ``base_branch_modified``: GitHub lost a race with another update of the base.
+            repo.base_modified_left -= 1
+            raise ApiError(405, BASE_MODIFIED, documentation_url=MERGE_DOC)
+        violation = self.protection_violation(repo, issue)
+        if violation is not None:
+            raise ApiError(405, violation, documentation_url=PROTECTED_DOC)
         merger = req.user
         now = int(time.time())
-        author = git.Signature(
-            merger.login,
-            merger.email or f"{merger.id}+{merger.login}@users.noreply.github.com",
-            now,
-        )
-        committer = git.Signature("GitHub", "noreply@github.com", now)
+        author = git.Signature(merger.login, self.commit_email(merger), now)
+        committer = git.Signature(*GITHUB_SIGNATURE, now)
         base_ref = f"refs/heads/{pd.base_ref}"
         for _attempt in range(5):
             base_sha = git.read_ref(repo.path, base_ref)
@@ -1419,11 +1585,7 @@ class Backend:
             if git.update_ref(repo.path, base_ref, new_sha, base_sha):
                 break
         else:
-            raise ApiError(
-                409,
-                "Base branch was modified. Review and try the merge again.",
-                documentation_url=MERGE_DOC,
-            )
+            raise ApiError(405, BASE_MODIFIED, documentation_url=MERGE_DOC)
         stamp = now_iso(now)
         pd.merged, pd.merged_at, pd.merge_commit_sha, pd.merged_by = (
             True,
@@ -1448,18 +1610,31 @@ class Backend:
         author: git.Signature,
         committer: git.Signature,
     ) -> str | None:
+        """The commit the base moves to, or None when head and base conflict.
+
+        merge: a merge commit (parents base, head), title "Merge pull request #N from
+        owner/branch" and the PR title as the message (GitHub's MERGE_MESSAGE / PR_TITLE
+        defaults). squash: one commit on the base with the merged tree; default title is the
+        commit's title when the PR has one commit, else the PR title, with " (#N)"; default
+        message the commit's body (one commit) or "* message" per commit (GitHub's
+        COMMIT_OR_PR_TITLE / COMMIT_MESSAGES defaults). rebase: each non-merge commit replayed
+        on the base (authors kept, committer GitHub). ``commit_title`` and ``commit_message``
+        replace the defaults (merge and squash): title, blank line, message.
+        """
         pd = issue.pull
         assert pd is not None
         title_in, message_in = body.get("commit_title"), body.get("commit_message")
         if method == "rebase":
-            # Only linear histories (base is an ancestor of head) are replayed.
-            if not git.is_ancestor(repo.path, base_sha, head_sha):
-                return None
             parent = base_sha
-            for info in git.commits_between(repo.path, base_sha, head_sha, limit=10_000):
-                orig_author = git.Signature(info.author_name, info.author_email, author.timestamp)
+            for info in git.commits_between(
+                repo.path, base_sha, head_sha, limit=10_000, no_merges=True
+            ):
+                tree = git.cherry_pick_tree(repo.path, info, parent)
+                if tree is None:
+                    return None
+                orig_author = git.Signature(info.author_name, info.author_email, info.author_time)
                 parent = git.commit_tree(
-                    repo.path, info.tree, [parent], info.message + "\n", orig_author, committer
+                    repo.path, tree, [parent], info.message + "\n", orig_author, committer
                 )
             return parent
         tree = git.merge_tree(repo.path, base_sha, head_sha)
@@ -1467,12 +1642,14 @@ class Backend:
             return None
         if method == "squash":
             commits = git.commits_between(repo.path, base_sha, head_sha, limit=10_000)
-            title = title_in or f"{issue.title} (#{issue.number})"
-            message = (
-                message_in
-                if message_in is not None
-                else "\n\n".join(f"* {c.message}" for c in commits)
-            )
+            single = commits[0] if len(commits) == 1 else None
+            title = title_in or (f"{single.subject if single else issue.title} (#{issue.number})")
+            if message_in is not None:
+                message = str(message_in)
+            elif single is not None:
+                message = single.body
+            else:
+                message = "\n\n".join(f"* {c.message}" for c in commits)
             return git.commit_tree(
                 repo.path,
                 tree,
@@ -1482,7 +1659,7 @@ class Backend:
                 committer,
             )
         title = title_in or f"Merge pull request #{issue.number} from {repo.owner}/{pd.head_ref}"
-        message = message_in if message_in is not None else issue.title
+        message = str(message_in) if message_in is not None else issue.title
         return git.commit_tree(
             repo.path,
             tree,
@@ -1558,7 +1735,7 @@ class Backend:
         body = self._dict_body(req)
         users = self._str_list(body.get("reviewers"))
         teams = self._str_list(body.get("team_reviewers"))
-        doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
+        doc = REVIEW_REQUESTS_DOC
         for login in users:
             if login.lower() == issue.user.lower():
                 raise ApiError(
@@ -1566,8 +1743,17 @@ class Backend:
                     "Review cannot be requested from pull request author.",
                     documentation_url=doc,
                 )
+        # Nobody is requested when one of them is refused: the valid ones are dropped too.
+        if any(not self._team_collaborates(repo, slug) for slug in teams):
+            raise ApiError(
+                422,
+                "Reviews may only be requested from collaborators. One or more of the teams you "
+                f"specified is not a collaborator of the {repo.full_name} repository.",
+                documentation_url=doc,
+            )
+        for login in users:
             u = self.user(login)
-            if u is None or (self.enforce_permissions and self.role(repo, login) == "none"):
+            if u is None or self.role(repo, u.login) == "none":
                 raise ApiError(
                     422,
                     "Reviews may only be requested from collaborators. One or more of the users or teams you "
@@ -1584,6 +1770,19 @@ class Backend:
                 pd.requested_teams.append(slug)
         issue.updated_at = now_iso()
         return Reply(201, self.pull_json(repo, issue, full=False))
+
+    def _team_collaborates(self, repo: Repo, slug: str) -> bool:
+        """Whether team ``slug`` of the repository's owner may be asked for a review.
+
+        Lenient (any slug) while no team of that organisation was made with ``add_team``;
+        strict once one was: the team must exist and be a collaborator of the repository.
+        """
+        org = repo.owner.lower()
+        declared = [t for (o, _), t in self.teams.items() if o == org and t.repos is not None]
+        if not declared:
+            return True
+        team = self.teams.get((org, slug.lower()))
+        return team is not None and team.repos is not None and repo.full_name.lower() in team.repos
 
     def remove_reviewers(self, req: Request, owner: str, name: str, number: str) -> Reply:
         repo = self._repo(req, owner, name, need="triage")
@@ -1942,8 +2141,20 @@ class Backend:
         labels = [repo.labels[n.lower()] for n in issue.labels if n.lower() in repo.labels]
         return self.paginate(req, labels, lambda lb: self.label_json(repo, lb))
 
+    @staticmethod
+    def _check_labels_allowed(repo: Repo, anchor: str) -> None:
+        """``refuse_labels``: the token's installation lacks the issues/pull requests permission."""
+        if repo.labels_refused:
+            raise ApiError(
+                403,
+                "Resource not accessible by integration",
+                documentation_url=f"{LABELS_DOC}#{anchor}",
+                headers={"X-Accepted-GitHub-Permissions": "issues=write; pull_requests=write"},
+            )
+
     def add_issue_labels(self, req: Request, owner: str, name: str, number: str) -> Reply:
         repo = self._repo(req, owner, name, need="triage")
+        self._check_labels_allowed(repo, "add-labels-to-an-issue")
         issue = self._issue(repo, number)
         self._apply_labels(repo, issue, self._label_names(req.body), replace=False)
         issue.updated_at = now_iso()
@@ -1951,6 +2162,7 @@ class Backend:
 
     def set_issue_labels(self, req: Request, owner: str, name: str, number: str) -> Reply:
         repo = self._repo(req, owner, name, need="triage")
+        self._check_labels_allowed(repo, "set-labels-for-an-issue")
         issue = self._issue(repo, number)
         self._apply_labels(repo, issue, self._label_names(req.body), replace=True)
         issue.updated_at = now_iso()
@@ -1958,6 +2170,7 @@ class Backend:
 
     def clear_issue_labels(self, req: Request, owner: str, name: str, number: str) -> Reply:
         repo = self._repo(req, owner, name, need="triage")
+        self._check_labels_allowed(repo, "remove-all-labels-from-an-issue")
         issue = self._issue(repo, number)
         issue.labels = []
         issue.updated_at = now_iso()
@@ -1967,6 +2180,7 @@ class Backend:
         self, req: Request, owner: str, name: str, number: str, label: str
     ) -> Reply:
         repo = self._repo(req, owner, name, need="triage")
+        self._check_labels_allowed(repo, "remove-a-label-from-an-issue")
         issue = self._issue(repo, number)
         remaining = [x for x in issue.labels if x.lower() != label.lower()]
         if len(remaining) == len(issue.labels):
@@ -2053,6 +2267,38 @@ class Backend:
             issue.labels = [x for x in issue.labels if x.lower() != lb.name.lower()]
         return Reply(204)
 
+    # ------------------------------------------------------------------ commit statuses
+    def create_status(self, req: Request, owner: str, name: str, sha: str) -> Reply:
+        """``POST /repos/{o}/{r}/statuses/{sha}`` (what required status checks look at)."""
+        repo = self._repo(req, owner, name, need="write")
+        body = self._dict_body(req)
+        doc = "https://docs.github.com/rest/commits/statuses#create-a-commit-status"
+        state = body.get("state")
+        if state not in ("error", "failure", "pending", "success"):
+            raise validation_failed(
+                [{"resource": "Status", "code": "custom", "field": "state"}], doc
+            )
+        if git.object_type(repo.path, sha) != "commit":
+            raise ApiError(422, f"No commit found for SHA: {sha}", documentation_url=doc)
+        context = str(body.get("context") or "default")
+        repo.statuses.setdefault(sha.lower(), {})[context] = state
+        status_id = self.next_id()
+        stamp = now_iso()
+        data = {
+            "url": f"{self.repo_api(repo)}/statuses/{sha}",
+            "avatar_url": None,
+            "id": status_id,
+            "node_id": node_id("StatusContext", status_id),
+            "state": state,
+            "description": body.get("description"),
+            "target_url": body.get("target_url"),
+            "context": context,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "creator": self.user_json(req.user),
+        }
+        return Reply(201, data, {"Location": data["url"]})
+
     # ------------------------------------------------------------------ collaborators
     def _collaborator_json(self, repo: Repo, u: User) -> JSON:
         role = self.role(repo, u.login)
@@ -2083,6 +2329,15 @@ class Backend:
 
     def collaborator_permission(self, req: Request, owner: str, name: str, login: str) -> Reply:
         repo = self._repo(req, owner, name)
+        caller = req.user.login
+        if caller.lower() in repo.push_denied or (
+            self.enforce_permissions and not perm_at_least(self.role(repo, caller), "write")
+        ):
+            raise ApiError(
+                403,
+                "Must have push access to view collaborator permission.",
+                documentation_url=PERMISSION_DOC,
+            )
         u = self.user(login)
         if u is None:
             raise ApiError(404, f"{login} is not a user", documentation_url=DOCS)

@@ -201,6 +201,17 @@ class CommitInfo:
     committer_email: str
     committer_date: str
     message: str
+    author_time: int = 0  # epoch seconds of the author date
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+    @property
+    def body(self) -> str:
+        """The message after the subject line and the blank line that follows it."""
+        _, _, rest = self.message.partition("\n")
+        return rest.strip("\n")
 
 
 _FORMAT = "%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%cn%x1f%ce%x1f%ct%x1f%B%x1e"
@@ -231,6 +242,7 @@ def _parse_commits(raw: str) -> list[CommitInfo]:
                 committer_email=f[7],
                 committer_date=_iso(f[8]),
                 message=f[9].rstrip("\n"),
+                author_time=int(f[5]),
             )
         )
     return commits
@@ -244,13 +256,16 @@ def commit_info(bare: Path, sha: str) -> CommitInfo | None:
     return commits[0] if commits else None
 
 
-def commits_between(bare: Path, base: str, head: str, limit: int = 250) -> list[CommitInfo]:
+def commits_between(
+    bare: Path, base: str, head: str, limit: int = 250, *, no_merges: bool = False
+) -> list[CommitInfo]:
     """Commits reachable from ``head`` but not from ``base``, oldest first (like a PR)."""
     proc = run(
         bare,
         "log",
         "--reverse",
         "--topo-order",
+        *(["--no-merges"] if no_merges else []),
         f"--max-count={limit}",
         f"--format={_FORMAT}",
         head,
@@ -258,6 +273,52 @@ def commits_between(bare: Path, base: str, head: str, limit: int = 250) -> list[
         "--",
     )
     return _parse_commits(proc.stdout.decode("utf-8", errors="replace"))
+
+
+def cherry_pick_tree(bare: Path, commit: CommitInfo, onto: str) -> str | None:
+    """The tree of ``commit`` replayed on top of commit ``onto`` (a three-way merge whose base is
+    the commit's parent), or None on conflict.
+
+    ``git merge-tree --merge-base`` needs git 2.40; this works from 2.38 by merging two throwaway
+    commits that share one root made from the parent's tree (objects no ref points at).
+    """
+    sig = Signature("fake-github", "fake-github@localhost", 0)
+    parent_tree = (
+        out(bare, "rev-parse", f"{commit.parents[0]}^{{tree}}")
+        if commit.parents
+        else out(bare, "hash-object", "-t", "tree", "--stdin", "-w", input=b"")
+    )
+    root = commit_tree(bare, parent_tree, [], "base\n", sig, sig)
+    ours = commit_tree(bare, out(bare, "rev-parse", f"{onto}^{{tree}}"), [root], "ours\n", sig, sig)
+    theirs = commit_tree(bare, commit.tree, [root], "theirs\n", sig, sig)
+    return merge_tree(bare, ours, theirs)
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    type: str  # blob | tree | commit
+    sha: str
+    size: int
+    path: str
+
+
+def list_tree(bare: Path, commit: str, path: str) -> list[TreeEntry] | None:
+    """The entries of directory ``path`` ("" for the root) at ``commit``; None if not a directory."""
+    spec = f"{commit}:{path}" if path else f"{commit}^{{tree}}"
+    kind = run(bare, "cat-file", "-t", spec, check=False)
+    if kind.returncode != 0 or kind.stdout.strip() != b"tree":
+        return None
+    raw = run(bare, "ls-tree", "-l", "-z", spec).stdout.decode("utf-8", errors="replace")
+    entries = []
+    for record in raw.split("\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition("\t")
+        mode, type_, sha, size = meta.split()
+        full = f"{path.rstrip('/')}/{name}" if path else name
+        entries.append(TreeEntry(mode, type_, sha, int(size) if size.isdigit() else 0, full))
+    return entries
 
 
 def count_between(bare: Path, base: str, head: str) -> int:

@@ -89,6 +89,9 @@ class Team:
     org: str
     slug: str
     name: str
+    #: ``owner/name`` (lower-case) of the repositories the team is a collaborator of; None for a
+    #: team the fake made up on the fly because a test requested it without ``add_team``.
+    repos: set[str] | None = None
 
 
 @dataclass
@@ -147,8 +150,14 @@ class PullData:
     reviews: list[Review] = field(default_factory=list)
     # (head_sha, base_sha) for which auto-merge detection last ran
     checked: tuple[str, str] | None = None
+    #: time.time() at creation (``lag_pull_listing`` hides young pull requests)
+    created_ts: float = field(default_factory=time.time)
+    #: (head_sha, base_sha) for which a read started GitHub's background mergeability job:
+    #: the first read after creation or a push answers ``mergeable: null``, later reads compute.
+    mergeability_key: tuple[str, str] | None = None
+    #: test-merge commit of head into base per (head_sha, base_sha); None when it conflicts
+    test_merge_cache: dict[tuple[str, str], str | None] = field(default_factory=dict)
     # caches keyed by (head_sha, base_sha)
-    mergeable_cache: dict[tuple[str, str], bool] = field(default_factory=dict)
     stats_cache: dict[tuple[str, str], tuple[int, int, int, int]] = field(default_factory=dict)
 
 
@@ -174,6 +183,12 @@ class Issue:
 
 
 @dataclass
+class BranchProtection:
+    required_reviews: int = 0
+    required_checks: tuple[str, ...] = ()
+
+
+@dataclass
 class Repo:
     id: int
     owner: str
@@ -188,6 +203,19 @@ class Repo:
     labels: dict[str, Label] = field(default_factory=dict)  # lower-case name -> label
     comments: dict[int, Comment] = field(default_factory=dict)
     next_number: int = 1
+    allow_merge_commit: bool = True
+    allow_squash_merge: bool = True
+    allow_rebase_merge: bool = True
+    protections: dict[str, BranchProtection] = field(default_factory=dict)  # branch -> rules
+    #: commit sha -> {context: state} of commit statuses (latest per context wins)
+    statuses: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Switches of the unfriendly behaviours (see FakeGitHub): remaining counts and flags.
+    base_modified_left: int = 0
+    head_invisible_left: int = 0
+    listing_lag_left: int = 0
+    push_denied: set[str] = field(default_factory=set)  # lower-case logins
+    contents_hidden: set[str] = field(default_factory=set)  # lower-case logins
+    labels_refused: bool = False
 
     @property
     def full_name(self) -> str:

@@ -8,6 +8,14 @@ PyGithub talks to it unmodified::
 
 Bare repositories live under ``root/repos/{owner}/{name}.git`` and are served over smart HTTP
 at ``fake.git_base_url`` (``http://127.0.0.1:PORT/git``) through ``git http-backend``.
+
+By default the fake is friendlier than GitHub. Switches make it as unfriendly, per test, with
+GitHub's own status, headers and body: ``set_merge_methods``, ``base_branch_modified``,
+``protect_branch`` (+ ``set_commit_status``), ``secondary_rate_limit(status=, retry_after=)``,
+``rate_limit_primary``, ``head_not_yet_visible``, ``lag_pull_listing``, ``deny_push``,
+``hide_contents``, ``add_team``, ``refuse_labels``, plus ``inject`` / ``drop_response`` /
+``latency``. Always on, as on GitHub: an open PR's ``merge_commit_sha`` is its test merge
+commit, and the first read after its creation or a push answers ``mergeable: null``.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import time
 import traceback
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _git as git
 from ._api import Backend, Reply, Request, dumps
-from ._model import PERMISSION_ORDER, ApiError, Repo, User
+from ._model import PERMISSION_ORDER, ApiError, BranchProtection, Repo, Team, User
 
 if TYPE_CHECKING:
     import github
@@ -43,6 +51,9 @@ __all__ = ["FakeGitHub", "FakeUser", "RecordedRequest"]
 SECONDARY_RATE_LIMIT_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID."
+)
+SECONDARY_RATE_LIMIT_DOC = (
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 )
 
 
@@ -323,6 +334,126 @@ class FakeGitHub:
             repo.default_branch = branch
             git.run(repo.path, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
 
+    # ------------------------------------------------------------------ unfriendly switches
+    # Each reproduces a behaviour of real GitHub (status, headers, body) that the default fake
+    # spares its callers; test_fake_github.py cites where each comes from.
+    def set_merge_methods(
+        self, owner: str, name: str, *, merge: bool = True, squash: bool = True, rebase: bool = True
+    ) -> None:
+        """Which merge buttons the repository allows (``allow_merge_commit``,
+        ``allow_squash_merge``, ``allow_rebase_merge`` in its JSON). A merge with a disallowed
+        ``merge_method`` answers 405 "Merge commits are not allowed on this repository." (or
+        the squash / rebase sentence). GitHub keeps at least one allowed."""
+        if not (merge or squash or rebase):
+            raise ValueError("GitHub requires at least one merge method")
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            repo.allow_merge_commit, repo.allow_squash_merge, repo.allow_rebase_merge = (
+                merge,
+                squash,
+                rebase,
+            )
+
+    def base_branch_modified(self, owner: str, name: str, *, times: int = 1) -> None:
+        """The next ``times`` merges (``PUT .../pulls/{n}/merge`` that would otherwise go ahead:
+        open PR, allowed method, matching ``sha``) answer 405 "Base branch was modified. Review
+        and try the merge again." and merge nothing; merges work after that."""
+        with self._backend.lock:
+            self._repo(owner, name).base_modified_left += times
+
+    def protect_branch(
+        self,
+        owner: str,
+        name: str,
+        branch: str,
+        *,
+        required_reviews: int = 0,
+        required_checks: Sequence[str] = (),
+    ) -> None:
+        """Branch protection on ``branch`` (replacing any earlier rules).
+
+        Merging a PR into it answers 405 with GitHub's sentence for the first unmet rule:
+        "At least N approving review(s) is/are required by reviewers with write access." (the
+        latest APPROVED review of each user with write access counts), then
+        'Required status check "CTX" is expected.' (a context needs a "success" commit status
+        on the head: ``set_commit_status`` or ``POST /statuses/{sha}``). Such a PR's
+        ``mergeable_state`` is "blocked" (``mergeable`` stays true)."""
+        if required_reviews < 0:
+            raise ValueError("required_reviews must be >= 0")
+        with self._backend.lock:
+            self._repo(owner, name).protections[branch] = BranchProtection(
+                required_reviews=required_reviews, required_checks=tuple(required_checks)
+            )
+
+    def set_commit_status(
+        self, owner: str, name: str, sha: str, context: str, state: str = "success"
+    ) -> None:
+        """Seed a commit status (``state``: error|failure|pending|success) of ``context``."""
+        if state not in ("error", "failure", "pending", "success"):
+            raise ValueError(f"unknown state {state!r}")
+        with self._backend.lock:
+            self._repo(owner, name).statuses.setdefault(sha.lower(), {})[context] = state
+
+    def head_not_yet_visible(self, owner: str, name: str, *, times: int = 1) -> None:
+        """The next ``times`` ``POST /repos/{o}/{r}/pulls`` answer 422 "Validation Failed" with
+        ``errors: [{"resource": "PullRequest", "field": "head", "code": "invalid"}]`` and create
+        nothing (GitHub, for a moment right after a push)."""
+        with self._backend.lock:
+            self._repo(owner, name).head_invisible_left += times
+
+    def lag_pull_listing(self, owner: str, name: str, *, times: int = 1) -> None:
+        """The next ``times`` ``GET /repos/{o}/{r}/pulls`` (list; each page is one request) leave
+        out pull requests created in the last 60 seconds (GitHub's listing is eventually
+        consistent); ``GET /pulls/{n}`` still finds them."""
+        with self._backend.lock:
+            self._repo(owner, name).listing_lag_left += times
+
+    def deny_push(self, owner: str, name: str, login: str) -> None:
+        """``login``'s tokens have no push access to the repository: it is a read-only
+        collaborator there whatever ``set_permission`` granted (its ``permissions.push`` is
+        false, others see its role as "read"), and, even without ``enforce_permissions``:
+        ``GET /collaborators/{user}/permission`` answers 403 "Must have push access to view
+        collaborator permission.", write and triage requests answer 403, git pushes 403."""
+        with self._backend.lock:
+            self._repo(owner, name).push_denied.add(login.lower())
+
+    def hide_contents(self, owner: str, name: str, login: str) -> None:
+        """For ``login``'s tokens, ``GET /repos/{o}/{r}/contents/...`` (the root "" too) answers
+        404 "Not Found", even for files that exist: a 404 can mean "not visible to this token"."""
+        with self._backend.lock:
+            self._repo(owner, name).contents_hidden.add(login.lower())
+
+    def refuse_labels(self, owner: str, name: str) -> None:
+        """Label writes on issues and PRs (``POST``/``PUT``/``DELETE .../issues/{n}/labels``)
+        answer 403 "Resource not accessible by integration", as for an App installation or
+        ``GITHUB_TOKEN`` without the issues / pull requests write permission."""
+        with self._backend.lock:
+            self._repo(owner, name).labels_refused = True
+
+    def add_team(self, org: str, slug: str, *, repos: Sequence[str] = ()) -> int:
+        """Create (or extend) team ``slug`` of ``org``, a collaborator of ``repos`` ("owner/name").
+
+        Returns the team's id. Once an organisation has a team made here, review requests on
+        its repositories are strict: ``team_reviewers`` naming a team that does not exist or is
+        not a collaborator of the repository answer 422 "Reviews may only be requested from
+        collaborators. One or more of the teams you specified is not a collaborator of the
+        {owner}/{name} repository." and request nobody. While it has none, any slug is accepted
+        (the default fake's leniency, which existing tests rely on).
+        """
+        with self._backend.lock:
+            org_user = self._backend.user(org) or self._backend.ensure_user(
+                org, type="Organization"
+            )
+            key = (org_user.login.lower(), slug.lower())
+            team = self._backend.teams.get(key)
+            if team is None:
+                team = Team(id=self._backend.next_id(), org=org_user.login, slug=slug, name=slug)
+                self._backend.teams[key] = team
+            if team.repos is None:
+                team.repos = set()
+            team.repos.update(r.lower() for r in repos)
+            return team.id
+
     def repo_path(self, owner: str, name: str) -> Path:
         with self._backend.lock:
             return self._repo(owner, name).path
@@ -487,21 +618,31 @@ class FakeGitHub:
     def secondary_rate_limit(
         self,
         times: int = 1,
-        retry_after: int = 1,
+        retry_after: int | None = 1,
         method: str | None = None,
         path_regex: str | None = None,
+        status: int = 403,
     ) -> None:
-        """403 with ``Retry-After`` and GitHub's secondary-rate-limit message."""
+        """Answer the next ``times`` matching requests with GitHub's secondary rate limit.
+
+        ``status`` 403 or 429 (GitHub sends either); ``Retry-After: retry_after`` unless it is
+        None (then a client should wait at least a minute). The ``X-RateLimit-*`` headers are
+        the caller's primary quota, so ``X-RateLimit-Remaining`` stays above zero: only the
+        body tells this apart from a permission 403 (docs: "Rate limits for the REST API",
+        "Exceeding the rate limit").
+        """
+        if status not in (403, 429):
+            raise ValueError("a secondary rate limit answers 403 or 429")
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         self.inject(
-            403,
+            status,
             times=times,
             method=method,
             path_regex=path_regex,
-            headers={"Retry-After": str(retry_after)},
+            headers=headers,
             body={
                 "message": SECONDARY_RATE_LIMIT_MESSAGE,
-                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-                "#about-secondary-rate-limits",
+                "documentation_url": SECONDARY_RATE_LIMIT_DOC,
             },
         )
 
@@ -741,10 +882,10 @@ class FakeGitHub:
             ("X-GitHub-Request-Id", request_id),
         ]
         fault = self._take(self._faults, method, rel)
-        if fault is not None:
-            return self._fault_response(fault, base_headers)
-
         user = self._token_user(headers)
+        if fault is not None:
+            return self._fault_response(fault, base_headers, user)
+
         with self._backend.lock:
             rate = self._backend.rate_headers(
                 user.login.lower() if user else None, count=user is not None
@@ -770,13 +911,17 @@ class FakeGitHub:
             return None
         return _Response(reply.status, out_headers, payload)
 
-    def _fault_response(self, fault: _Fault, base_headers: list[tuple[str, str]]) -> _Response:
+    def _fault_response(
+        self, fault: _Fault, base_headers: list[tuple[str, str]], user: User | None = None
+    ) -> _Response:
         headers = [
             h for h in base_headers if h[0].lower() not in {k.lower() for k in fault.headers}
         ]
         if not any(k.lower() == "x-ratelimit-remaining" for k in fault.headers):
+            # The caller's primary quota, as GitHub sends with any answer (not used up here).
             with self._backend.lock:
-                headers += list(self._backend.rate_headers(None, count=False).items())
+                login = user.login.lower() if user is not None else None
+                headers += list(self._backend.rate_headers(login, count=False).items())
         headers += list(fault.headers.items())
         body = fault.body
         if body is None:
@@ -814,11 +959,12 @@ class FakeGitHub:
             repo = self._backend.find_repo(match.group(1), match.group(2)) if match else None
             role = self._backend.role(repo, user.login) if repo else "none"
             enforce = self._backend.enforce_permissions
+            denied = repo is not None and user.login.lower() in repo.push_denied
         if match is None or repo is None:
             return _Response(404, text, b"Repository not found.\n")
         rest = match.group(3) or "/"
         pushing = query.get("service") == "git-receive-pack" or rest.endswith("/git-receive-pack")
-        if enforce:
+        if enforce or (denied and pushing):
             if role == "none" and repo.private:
                 return _Response(404, text, b"Repository not found.\n")
             needed = "write" if pushing else "read"

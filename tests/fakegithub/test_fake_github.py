@@ -288,6 +288,9 @@ def test_create_pull_duplicate_and_validation(world: World) -> None:
     newer = world.branch("promote/model-a", {"prod.yaml": "v: 3\n"})
     full = repo.get_pull(1)
     assert full.head.sha == newer
+    # The first read after the push only starts GitHub's mergeability job; the next has it.
+    assert full.mergeable is None and full.mergeable_state == "unknown"
+    full = repo.get_pull(1)
     assert full.mergeable is True and full.mergeable_state == "clean"
     assert full.commits == 2 and full.changed_files == 1
     assert [c.sha for c in full.get_commits()] == [head, newer]
@@ -517,8 +520,10 @@ def test_squash_merge_and_conflicts(world: World) -> None:
     fake.commit_files(OWNER, NAME, "c1", {"prod.yaml": "v: left\n"})
     conflict = world.repo.create_pull(base="main", head="c1", title="conflict")
     fake.commit_files(OWNER, NAME, "main", {"prod.yaml": "v: right\n"})
+    assert world.repo.get_pull(conflict.number).mergeable is None  # the job starts
     full = world.repo.get_pull(conflict.number)
     assert full.mergeable is False and full.mergeable_state == "dirty"
+    assert full.merge_commit_sha is None  # no test merge for a conflict
     with pytest.raises(GithubException) as exc:
         conflict.merge()
     assert exc.value.status == 405 and exc.value.data["message"] == "Pull Request is not mergeable"
@@ -677,3 +682,499 @@ def test_enforced_permissions(world: World) -> None:
     git(clone, "commit", "-qm", "x")
     push = git(clone, "push", "origin", "HEAD:refs/heads/ro", header=header, check=False)
     assert push.returncode != 0 and "403" in push.stderr
+
+
+# --------------------------------------------------------------------------- unfriendly switches
+MERGE_DOC = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
+PROTECTED_DOC = "https://docs.github.com/articles/about-protected-branches"
+
+
+def error_of(call: Callable[[], object]) -> GithubException:
+    with pytest.raises(GithubException) as exc:
+        call()
+    return exc.value
+
+
+def test_set_merge_methods_refuses_disallowed_methods(world: World) -> None:
+    """405 with GitHub's sentence per disallowed method.
+
+    Sources: the three sentences as matched by Mergify's engine (Mergifyio/mergify PR #1812,
+    "handle forbidden squash/rebase/merge commits"); recorded 405 bodies in Mergifyio/mergify
+    issue #48 ("Merge commits are not allowed on this repository.") and
+    NielPieterse0/chatgpt-skill issue #153 ("Squash merges are not allowed on this
+    repository."); the documentation_url as recorded in bazelbuild/continuous-integration PR
+    #2178. Repository fields: GitHub REST docs, "Get a repository" (allow_merge_commit,
+    allow_squash_merge, allow_rebase_merge).
+    """
+    fake = world.fake
+    fake.set_merge_methods(OWNER, NAME, merge=False)
+    repo = world.gh.get_repo(f"{OWNER}/{NAME}")
+    assert (repo.allow_merge_commit, repo.allow_squash_merge, repo.allow_rebase_merge) == (
+        False,
+        True,
+        True,
+    )
+    pr = world.pr("feat")
+    err = error_of(pr.merge)
+    assert err.status == 405
+    assert err.data["message"] == "Merge commits are not allowed on this repository."
+    assert err.data["documentation_url"] == MERGE_DOC
+    assert fake.branch_sha(OWNER, NAME, "main") == world.base_sha  # nothing merged
+
+    fake.set_merge_methods(OWNER, NAME, merge=False, squash=False, rebase=True)
+    err = error_of(lambda: pr.merge(merge_method="squash"))
+    assert (err.status, err.data["message"]) == (
+        405,
+        "Squash merges are not allowed on this repository.",
+    )
+    fake.set_merge_methods(OWNER, NAME, merge=True, squash=True, rebase=False)
+    err = error_of(lambda: pr.merge(merge_method="rebase"))
+    assert (err.status, err.data["message"]) == (
+        405,
+        "Rebase merges are not allowed on this repository.",
+    )
+    with pytest.raises(ValueError):
+        fake.set_merge_methods(OWNER, NAME, merge=False, squash=False, rebase=False)
+    assert pr.merge(merge_method="merge").merged
+
+
+def test_squash_merge_is_one_commit_with_title_and_message(world: World) -> None:
+    """A squash merge is one new commit on the base: commit_title, blank line, commit_message.
+
+    Defaults (no commit_title / commit_message) follow the repository settings the fake reports,
+    squash_merge_commit_title COMMIT_OR_PR_TITLE ("the commit's title (if only one commit) or the
+    pull request's title") and squash_merge_commit_message COMMIT_MESSAGES (GitHub REST docs,
+    "Get a repository"); a one-commit PR titled after its commit through the API is recorded in
+    pascalgn/automerge-action issue #87. The " (#N)" suffix and the one-commit body are the
+    GitHub UI's defaults, not verified for the API.
+    """
+    fake = world.fake
+    fake.set_merge_methods(OWNER, NAME, merge=False, squash=True, rebase=False)
+    fake.commit_files(OWNER, NAME, "multi", {"a.txt": "a\n"}, "Add a\n\nbecause")
+    fake.commit_files(OWNER, NAME, "multi", {"b.txt": "b\n"}, "Add b")
+    fake.commit_files(OWNER, NAME, "main", {"other.txt": "o\n"}, "Unrelated")
+    pr = world.repo.create_pull(base="main", head="multi", title="Two things")
+    status = pr.merge(
+        merge_method="squash", commit_title="Promote v2", commit_message="Body\n\nModel: x"
+    )
+    assert bare_git(fake, "rev-parse", "refs/heads/main") == status.sha
+    assert len(bare_git(fake, "log", "-1", "--format=%P", status.sha).split()) == 1
+    assert (
+        bare_git(fake, "log", "-1", "--format=%B", status.sha) == "Promote v2\n\nBody\n\nModel: x"
+    )
+    assert bare_git(fake, "show", f"{status.sha}:a.txt") == "a"
+    assert bare_git(fake, "show", f"{status.sha}:other.txt") == "o"
+    assert bare_git(fake, "log", "-1", "--format=%cn <%ce>", status.sha) == (
+        "GitHub <noreply@github.com>"
+    )
+
+    fake.commit_files(OWNER, NAME, "multi2", {"c.txt": "c\n"}, "Add c")
+    fake.commit_files(OWNER, NAME, "multi2", {"d.txt": "d\n"}, "Add d")
+    pr2 = world.repo.create_pull(base="main", head="multi2", title="Defaults")
+    sha2 = pr2.merge(merge_method="squash").sha
+    assert bare_git(fake, "log", "-1", "--format=%B", sha2) == (
+        f"Defaults (#{pr2.number})\n\n* Add c\n\n* Add d"
+    )
+    fake.commit_files(OWNER, NAME, "one", {"e.txt": "e\n"}, "Add e\n\nWhy e.")
+    pr3 = world.repo.create_pull(base="main", head="one", title="PR title")
+    sha3 = pr3.merge(merge_method="squash").sha
+    assert bare_git(fake, "log", "-1", "--format=%B", sha3) == f"Add e (#{pr3.number})\n\nWhy e."
+
+
+def test_rebase_merge_replays_commits_on_a_moved_base(world: World) -> None:
+    """A rebase merge replays each commit on the base (authors kept, committer GitHub) even when
+    the base moved, and refuses a conflicting replay with 405 "This branch can't be rebased".
+
+    Sources: GitHub docs "About merge methods on GitHub" (rebase and merge: each commit added to
+    the base without a merge commit); the 405 sentence as recorded in nikku/merge-me issue #12.
+    """
+    fake = world.fake
+    c1 = fake.commit_files(
+        OWNER, NAME, "topic", {"t1.txt": "1\n"}, "First", author=("Ann", "ann@example.com")
+    )
+    c2 = fake.commit_files(OWNER, NAME, "topic", {"t2.txt": "2\n"}, "Second")
+    moved = fake.commit_files(OWNER, NAME, "main", {"m.txt": "m\n"}, "Main moved")
+    pr = world.repo.create_pull(base="main", head="topic", title="Rebase me")
+    status = pr.merge(merge_method="rebase")
+    log = bare_git(fake, "log", "--format=%H %P|%s|%an|%cn", f"{moved}..{status.sha}").splitlines()
+    assert [line.split("|", 1)[1] for line in log] == ["Second|Seeder|GitHub", "First|Ann|GitHub"]
+    first_sha, first_parent = log[1].split("|")[0].split()
+    assert first_parent == moved and first_sha not in (c1, c2)
+    assert bare_git(fake, "show", f"{status.sha}:t1.txt") == "1"
+    assert bare_git(fake, "show", f"{status.sha}:m.txt") == "m"
+    assert world.repo.get_pull(pr.number).merge_commit_sha == status.sha
+
+    fake.commit_files(OWNER, NAME, "clash", {"prod.yaml": "v: left\n"}, "Left")
+    fake.commit_files(OWNER, NAME, "main", {"prod.yaml": "v: right\n"}, "Right")
+    clash = world.repo.create_pull(base="main", head="clash", title="Clash")
+    err = error_of(lambda: clash.merge(merge_method="rebase"))
+    assert (err.status, err.data["message"]) == (405, "This branch can't be rebased")
+
+
+def test_base_branch_modified_is_transient(world: World) -> None:
+    """405 "Base branch was modified. Review and try the merge again." for the next `times`
+    merges, then merges work.
+
+    Source: the recorded body in NixOS/nixpkgs-merge-bot issue #179
+    ({"message": "Base branch was modified. Review and try the merge again.",
+    "documentation_url": "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request",
+    "status": "405"}); transient per KnpLabs/php-github-api issue #497.
+    """
+    fake = world.fake
+    pr = world.pr("feat")
+    fake.base_branch_modified(OWNER, NAME, times=2)
+    for _ in range(2):
+        err = error_of(pr.merge)
+        assert err.status == 405
+        assert err.data == {
+            "message": "Base branch was modified. Review and try the merge again.",
+            "documentation_url": MERGE_DOC,
+            "status": "405",
+        }
+        assert fake.branch_sha(OWNER, NAME, "main") == world.base_sha
+    assert pr.merge().merged
+    assert world.repo.get_pull(pr.number).merged
+
+
+def test_protect_branch_blocks_merges_until_rules_are_met(world: World) -> None:
+    """Merging into a protected branch answers 405 with the unmet rule; mergeable_state "blocked".
+
+    Sources: "At least 1 approving review is required by reviewers with write access." recorded
+    in Reviewable/Reviewable issue #561 (405 on PUT .../merge), the plural "At least 2
+    approving reviews are required by reviewers with write access." in
+    Skatteetaten/terraform-nomad-minio issue #53; the required-check body recorded in
+    bors-ng/bors-ng issue #1493 ({"message": "Required status check \"Specify breaking\" is
+    expected.", "documentation_url": "https://docs.github.com/articles/about-protected-branches"}).
+    mergeable_state "blocked": travis-ci/gh commit 38ef396 (the known values). Not verified: the
+    sentence for a check that reported a failure; the fake says "is expected." for any check
+    without a "success" status.
+    """
+    fake = world.fake
+    fake.protect_branch(OWNER, NAME, "main", required_reviews=1, required_checks=["ci"])
+    pr = world.pr("feat")
+    assert world.repo.get_pull(pr.number).mergeable_state == "unknown"
+    full = world.repo.get_pull(pr.number)
+    assert full.mergeable is True and full.mergeable_state == "blocked"
+    branch = world.repo.get_branch("main")
+    assert branch.protected and branch.raw_data["protection"]["required_status_checks"][
+        "contexts"
+    ] == ["ci"]
+
+    err = error_of(pr.merge)
+    assert err.status == 405
+    assert err.data["message"] == (
+        "At least 1 approving review is required by reviewers with write access."
+    )
+    assert err.data["documentation_url"] == PROTECTED_DOC
+    alice = fake.client(world.alice.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    alice.get_pull(pr.number).create_review(event="APPROVE")
+    err = error_of(pr.merge)
+    assert (err.status, err.data["message"]) == (405, 'Required status check "ci" is expected.')
+    world.repo.get_commit(pr.head.sha).create_status("pending", context="ci")
+    assert error_of(pr.merge).data["message"] == 'Required status check "ci" is expected.'
+    world.repo.get_commit(pr.head.sha).create_status("success", context="ci")
+    assert world.repo.get_pull(pr.number).mergeable_state == "clean"
+    assert pr.merge().merged
+
+    fake.protect_branch(OWNER, NAME, "main", required_reviews=2)
+    pr2 = world.pr("feat2")
+    alice.get_pull(pr2.number).create_review(event="APPROVE")
+    reader = fake.add_user("reader")
+    fake.set_permission(OWNER, NAME, "reader", "read")
+    ro = fake.client(reader.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    ro.get_pull(pr2.number).create_review(event="APPROVE")  # no write access: does not count
+    assert error_of(pr2.merge).data["message"] == (
+        "At least 2 approving reviews are required by reviewers with write access."
+    )
+    fake.set_commit_status(OWNER, NAME, pr2.head.sha, "ci")  # seeding helper, no rule on it now
+    assert fake.branch_sha(OWNER, NAME, "feat2") == pr2.head.sha
+
+
+def test_secondary_rate_limit_status_and_retry_after(world: World) -> None:
+    """403 or 429, with or without Retry-After, and X-RateLimit-Remaining above zero.
+
+    Sources: GitHub REST docs "Rate limits for the REST API", section "Exceeding the rate
+    limit" (secondary: "a 403 or 429 response", retry-after may be present, otherwise wait at
+    least a minute unless x-ratelimit-remaining is 0); headers recorded on a real secondary
+    limit in KnpLabs/php-github-api PR #1072 (X-RateLimit-Remaining 14 of 30 on a 403).
+    """
+    fake, token = world.fake, world.bot.token
+    raw(fake, token, "GET", "/user")  # some quota used
+    fake.secondary_rate_limit(times=1, retry_after=None, status=429)
+    resp = raw(fake, token, "GET", "/user")
+    assert resp.status_code == 429 and "Retry-After" not in resp.headers
+    assert resp.json()["message"].startswith("You have exceeded a secondary rate limit")
+    assert resp.json()["documentation_url"].endswith("#about-secondary-rate-limits")
+    remaining = int(resp.headers["X-RateLimit-Remaining"])
+    assert 0 < remaining < 5000
+    assert resp.headers["X-RateLimit-Limit"] == "5000"
+    assert resp.headers["X-RateLimit-Resource"] == "core"
+    assert int(resp.headers["X-RateLimit-Used"]) == 5000 - remaining
+    assert int(resp.headers["X-RateLimit-Reset"]) > time.time()
+
+    fake.secondary_rate_limit(times=1, retry_after=5, status=429)
+    resp = raw(fake, token, "GET", "/user")
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "5"
+    fake.secondary_rate_limit(times=1, retry_after=None)
+    resp = raw(fake, token, "GET", "/user")
+    assert resp.status_code == 403 and "Retry-After" not in resp.headers
+    assert int(resp.headers["X-RateLimit-Remaining"]) > 0
+
+    # PyGithub: a 403 is a RateLimitExceededException, a 429 a plain GithubException(429).
+    fake.secondary_rate_limit(times=1, retry_after=None)
+    with pytest.raises(github.RateLimitExceededException):
+        world.gh.get_user().login  # noqa: B018
+    fake.secondary_rate_limit(times=1, retry_after=None, status=429)
+    assert error_of(lambda: world.gh.get_user("alice").login).status == 429
+    # The default retry policy honours a 429's Retry-After.
+    fake.secondary_rate_limit(times=1, retry_after=0, path_regex="^/user$", status=429)
+    assert fake.client(token).get_user().login == "promo-bot"
+    with pytest.raises(ValueError):
+        fake.secondary_rate_limit(status=500)
+
+
+def test_head_not_yet_visible(world: World) -> None:
+    """422 Validation Failed with errors [{resource PullRequest, field head, code invalid}],
+    nothing created, then creation works.
+
+    Sources: /work/shared/NOTES.md ("Right after a push, creating the PR can answer 422 with
+    field: head, code: invalid for a moment"); GitHub REST docs "Create a pull request" (422
+    "Validation failed"); the body shape as GitHub sends it for an unknown head (the fake's
+    own test_create_pull_duplicate_and_validation).
+    """
+    fake = world.fake
+    world.branch("fresh", {"f.txt": "f"})
+    fake.head_not_yet_visible(OWNER, NAME, times=1)
+    err = error_of(lambda: world.repo.create_pull(base="main", head="fresh", title="t"))
+    assert err.status == 422
+    assert err.data == {
+        "message": "Validation Failed",
+        "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}],
+        "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+        "status": "422",
+    }
+    assert fake.pulls(OWNER, NAME) == [] and fake.issues(OWNER, NAME) == []
+    pr = world.repo.create_pull(base="main", head="fresh", title="t")
+    assert pr.number == 1
+
+
+def test_lag_pull_listing_hides_young_pull_requests(world: World) -> None:
+    """The next `times` list requests leave out PRs created in the last 60 seconds.
+
+    Source: NordSecurity/libtelio PR #1881 ("the pulls list API ... lags PR creation - a push
+    racing PR-open, or read-replica lag - so it returned 0"), while GET /pulls/{n} finds the
+    PR. The 60-second window is the fake's choice, not a GitHub figure.
+    """
+    fake = world.fake
+    old = world.pr("old")
+    young = world.pr("young")
+    # Age the first PR past the window (the fake's own state).
+    with fake._backend.lock:
+        repo_state = fake._backend.find_repo(OWNER, NAME)
+        assert repo_state is not None
+        pd = repo_state.issues[old.number].pull
+        assert pd is not None
+        pd.created_ts -= 120
+    fake.lag_pull_listing(OWNER, NAME, times=2)
+    assert [p.number for p in world.repo.get_pulls(state="all")] == [old.number]
+    assert [p.number for p in world.repo.get_pulls(head=f"{OWNER}:young")] == []
+    assert world.repo.get_pull(young.number).title == "Promote"
+    assert [p.number for p in world.repo.get_pulls()] == [young.number, old.number]
+
+
+def test_deny_push(world: World) -> None:
+    """A token without push access: 403 "Must have push access to view collaborator
+    permission." on GET /collaborators/{user}/permission, no writes, no git push.
+
+    Source: PyGithub tests/ReplayData/Repository.testCollaboratorPermissionNoPushAccess.txt
+    (403, {"documentation_url": "https://developer.github.com/v3/repos/collaborators/
+    #review-a-users-permission-level", "message": "Must have push access to view collaborator
+    permission."}, X-RateLimit-Remaining 4980).
+    """
+    fake, tmp = world.fake, world.tmp
+    fake.deny_push(OWNER, NAME, "promo-bot")
+    gh = fake.client(world.bot.token, retry=None)
+    repo = gh.get_repo(f"{OWNER}/{NAME}")
+    assert repo.permissions.push is False and repo.permissions.pull is True
+    resp = raw(
+        fake, world.bot.token, "GET", f"/repos/{OWNER}/{NAME}/collaborators/alice/permission"
+    )
+    assert resp.status_code == 403
+    assert resp.json()["message"] == "Must have push access to view collaborator permission."
+    assert resp.json()["documentation_url"] == (
+        "https://developer.github.com/v3/repos/collaborators/#review-a-users-permission-level"
+    )
+    assert int(resp.headers["X-RateLimit-Remaining"]) > 0
+    err = error_of(lambda: repo.get_collaborator_permission("alice"))
+    assert err.status == 403
+    # Others see a read-only collaborator.
+    alice = fake.client(world.alice.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    assert alice.get_collaborator_permission("promo-bot") == "read"
+    assert repo.get_contents("prod.yaml").decoded_content == b"v: 1\n"  # reads still work
+    world.branch("feat", {"x": "1"})
+    pr = alice.create_pull(base="main", head="feat", title="by alice")
+    assert error_of(repo.get_pull(pr.number).merge).status == 403
+    clone = tmp / "denied"
+    header = fake.git_auth_header(world.bot.token)
+    git(tmp, "clone", "-q", fake.clone_url(OWNER, NAME), str(clone), header=header)
+    git(clone, "commit", "-q", "--allow-empty", "-m", "x")
+    push = git(clone, "push", "origin", "HEAD:refs/heads/denied", header=header, check=False)
+    assert push.returncode != 0 and "403" in push.stderr
+
+
+def test_hide_contents(world: World) -> None:
+    """404 Not Found from the contents API for a token that may not see the files, even for a
+    file that exists and for the root listing.
+
+    Sources: GitHub REST docs, "Troubleshooting" ("404 error for an existing repository": the
+    API answers 404 rather than 403 not to reveal what a token cannot see); body and
+    documentation_url of GitHub REST docs "Get repository content" (404 Resource not found).
+    """
+    fake = world.fake
+    world.branch("main", {"dir/a.txt": "a\n"})
+    listing = world.repo.get_contents("")
+    assert isinstance(listing, list)
+    assert sorted((c.path, c.type) for c in listing) == [
+        ("README.md", "file"),
+        ("dir", "dir"),
+        ("prod.yaml", "file"),
+    ]
+    sub = world.repo.get_contents("dir")
+    assert isinstance(sub, list) and [c.path for c in sub] == ["dir/a.txt"]
+
+    fake.hide_contents(OWNER, NAME, "promo-bot")
+    for path in ("prod.yaml", "", "dir", "missing.txt"):
+        with pytest.raises(github.UnknownObjectException) as exc:
+            world.repo.get_contents(path)
+        assert exc.value.status == 404
+        assert exc.value.data == {
+            "message": "Not Found",
+            "documentation_url": "https://docs.github.com/rest/repos/contents#get-repository-content",
+            "status": "404",
+        }
+    alice = fake.client(world.alice.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    found = alice.get_contents("prod.yaml")
+    assert not isinstance(found, list) and found.decoded_content == b"v: 1\n"
+
+
+def test_team_reviewers_must_be_collaborators(world: World) -> None:
+    """422 "Reviews may only be requested from collaborators..." for a team or user that is not
+    a collaborator; nobody is requested then.
+
+    Sources: the team sentence as recorded by Dependabot in freifunkMUC/wg-access-server PR #335
+    (422, documentation_url .../pulls#request-reviewers-for-a-pull-request) and in
+    projectcontour/contour PR #5998; the users-or-teams sentence with its documentation_url in
+    peter-evans/create-pull-request issue #4138.
+    """
+    fake = world.fake
+    doc = "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request"
+    team_id = fake.add_team(OWNER, "ml-platform", repos=[f"{OWNER}/{NAME}"])
+    fake.add_team(OWNER, "elsewhere", repos=[f"{OWNER}/other-repo"])
+    pr = world.pr("feat")
+    for teams in (["elsewhere"], ["ghost"], ["ml-platform", "elsewhere"]):
+        err = error_of(
+            lambda teams=teams: pr.create_review_request(reviewers=["alice"], team_reviewers=teams)
+        )
+        assert err.status == 422
+        assert err.data["message"] == (
+            "Reviews may only be requested from collaborators. One or more of the teams you "
+            f"specified is not a collaborator of the {OWNER}/{NAME} repository."
+        )
+        assert err.data["documentation_url"] == doc
+    assert fake.requested_reviewers(OWNER, NAME, pr.number) == {"users": [], "teams": []}
+
+    fake.add_user("carol")  # a user, not a collaborator
+    err = error_of(lambda: pr.create_review_request(reviewers=["alice", "carol"]))
+    assert (err.status, err.data["message"]) == (
+        422,
+        "Reviews may only be requested from collaborators. One or more of the users or teams "
+        f"you specified is not a collaborator of the {OWNER}/{NAME} repository.",
+    )
+    assert fake.requested_reviewers(OWNER, NAME, pr.number) == {"users": [], "teams": []}
+
+    pr.create_review_request(reviewers=["alice"], team_reviewers=["ml-platform"])
+    users, teams = pr.get_review_requests()
+    assert [u.login for u in users] == ["alice"]
+    assert [(t.slug, t.id) for t in teams] == [("ml-platform", team_id)]
+
+
+def test_refuse_labels(world: World) -> None:
+    """403 "Resource not accessible by integration" for label writes.
+
+    Sources: the recorded body in belastingdienst/opr-paas issue #61 ({"message": "Resource not
+    accessible by integration", "documentation_url":
+    "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue", "status": "403"}) and
+    the recorded headers in Financial-Times/github-label-sync issue #188
+    (x-accepted-github-permissions: issues=write; pull_requests=write, x-ratelimit-remaining
+    above zero).
+    """
+    fake = world.fake
+    pr = world.pr("feat")
+    pr.add_to_labels("kept")
+    fake.refuse_labels(OWNER, NAME)
+    resp = raw(
+        fake,
+        world.bot.token,
+        "POST",
+        f"/repos/{OWNER}/{NAME}/issues/{pr.number}/labels",
+        json={"labels": ["promotion"]},
+    )
+    assert resp.status_code == 403
+    assert resp.json() == {
+        "message": "Resource not accessible by integration",
+        "documentation_url": "https://docs.github.com/rest/issues/labels#add-labels-to-an-issue",
+        "status": "403",
+    }
+    assert resp.headers["X-Accepted-GitHub-Permissions"] == "issues=write; pull_requests=write"
+    assert int(resp.headers["X-RateLimit-Remaining"]) > 0
+    err = error_of(lambda: pr.add_to_labels("promotion"))
+    assert err.status == 403
+    assert error_of(lambda: pr.set_labels("x")).status == 403
+    assert error_of(lambda: pr.remove_from_labels("kept")).status == 403
+    assert fake.issue_labels(OWNER, NAME, pr.number) == ["kept"]
+
+
+def test_test_merge_commit_and_mergeability_job(world: World) -> None:
+    """An open PR's merge_commit_sha is GitHub's test merge (a real merge commit of head into
+    base that no branch points at); mergeable is null on the first read after creation or a
+    push, then computed.
+
+    Sources: GitHub REST docs "Get a pull request" ("GitHub creates a merge commit to test
+    whether the pull request can be automatically merged ... This test commit is not added to
+    the base branch or the head branch"; "If the value is null, then GitHub has started a
+    background job to compute the mergeability"; "If mergeable is true, then merge_commit_sha
+    will be the SHA of the test merge commit"); the test merge's message "Merge HEAD into BASE"
+    as recorded in actions/checkout issue #261.
+    """
+    fake = world.fake
+    moved = fake.commit_files(OWNER, NAME, "main", {"other.txt": "o\n"}, "Main moved")
+    pr = world.pr("feat")
+    assert (pr.mergeable, pr.mergeable_state, pr.merge_commit_sha) == (None, "unknown", None)
+    first = world.repo.get_pull(pr.number)
+    assert (first.mergeable, first.mergeable_state, first.merge_commit_sha) == (
+        None,
+        "unknown",
+        None,
+    )
+    second = world.repo.get_pull(pr.number)
+    assert second.mergeable is True and second.mergeable_state == "clean"
+    test_merge = second.merge_commit_sha
+    assert test_merge is not None
+    assert bare_git(fake, "log", "-1", "--format=%P", test_merge).split() == [moved, pr.head.sha]
+    assert bare_git(fake, "log", "-1", "--format=%s", test_merge) == (
+        f"Merge {pr.head.sha} into {moved}"
+    )
+    assert bare_git(fake, "show", f"{test_merge}:feat.txt") == "feat"
+    assert bare_git(fake, "branch", "--contains", test_merge) == ""
+    assert bare_git(fake, "for-each-ref", "--points-at", test_merge) == ""
+    assert world.repo.get_pull(pr.number).merge_commit_sha == test_merge  # stable
+    listed = raw(fake, world.bot.token, "GET", f"/repos/{OWNER}/{NAME}/pulls").json()
+    assert listed[0]["merge_commit_sha"] == test_merge
+
+    newer = world.branch("feat", {"feat.txt": "feat 2"})
+    again = world.repo.get_pull(pr.number)
+    assert again.head.sha == newer and again.mergeable is None
+    again = world.repo.get_pull(pr.number)
+    assert again.mergeable is True and again.merge_commit_sha not in (None, test_merge)
+    status = pr.merge()
+    assert world.repo.get_pull(pr.number).merge_commit_sha == status.sha
