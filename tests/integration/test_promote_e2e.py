@@ -239,15 +239,17 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert "outcome: created\n" in first.stdout
     assert "pull request: #1 " in first.stdout
     # API budget of a first promotion: read the repo (clone URL and default branch, one
-    # request), look for an open PR, open it, label it, request reviewers.
+    # request), look for an open PR, open it, label it, request reviewers: users and teams
+    # apart, since GitHub drops every reviewer of a request when it refuses one team.
     assert env.calls() == [
         "GET /repos/acme/env",
         "GET /repos/acme/env/pulls",
         "POST /repos/acme/env/pulls",
         "POST /repos/acme/env/issues/1/labels",
         "POST /repos/acme/env/pulls/1/requested_reviewers",
+        "POST /repos/acme/env/pulls/1/requested_reviewers",
     ]
-    assert env.fake.request_count() == 5
+    assert env.fake.request_count() == 6
 
     pulls = env.fake.pulls("acme", "env")
     assert len(pulls) == 1
@@ -819,6 +821,7 @@ def test_missing_labels_are_added_by_the_next_run(env: Env) -> None:
     assert env.fake.issue_labels("acme", "env", 1) == ["model-promotion", "env:production"]
     assert env.writes() == [
         "POST /repos/acme/env/issues/1/labels",
+        "POST /repos/acme/env/pulls/1/requested_reviewers",
         "POST /repos/acme/env/pulls/1/requested_reviewers",
     ]
     assert env.fake.requested_reviewers("acme", "env", 1)["users"] == ["alice", "bob"]
