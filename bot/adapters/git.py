@@ -49,7 +49,7 @@ from bot.core.errors import ExternalError, InvalidInput
 from bot.core.names import check_relative_path
 from bot.core.trailers import format_commit_message, parse_trailers
 from bot.ports import BranchSnapshot
-from bot.text.redact import REDACTED, redact, redact_url
+from bot.text.redact import REDACTED, redact, redact_url, redact_urls_in
 
 BOT_BRANCH_PREFIX = "model-bot/"
 
@@ -194,7 +194,7 @@ def _normalise_url(url: str, field_name: str) -> str:
         return url
     local = Path(url).expanduser()
     if not local.exists():
-        raise InvalidInput.one(field_name, "", f"{url}: no such repository (not a URL or path)")
+        raise InvalidInput.one(field_name, "", f"{redact_url(url)}: no such repository (not a URL or path)")
     return local.resolve().as_uri()
 
 
@@ -762,7 +762,9 @@ class EnvRepo:
         return redact_url(self.url)
 
     def _scrub(self, text: str) -> str:
-        return self._auth.scrub(text) if self._auth is not None else text
+        """No token, and no credential inside a URL git quotes (it hides userinfo, not
+        query tokens)."""
+        return redact_urls_in(self._auth.scrub(text) if self._auth is not None else text)
 
     def _clone_error(self, result: _Result, repo_field: str) -> Exception:
         """Why a clone failed: ask `ls-remote` (exit code 2: no such branch)."""

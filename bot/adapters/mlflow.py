@@ -10,11 +10,14 @@ not read MLflow never load it. The adapter returns our `Evidence`, never mlflow 
 * per-example scores: a run artifact `scores.json` (`{"metric": [..]}`), when present.
 
 The tracking URI may hold credentials (`https://user:password@host`, `?token=...`): every
-message, and the run link in the evidence, shows it redacted (`bot.text.redact`).
+message, the run link in the evidence, and the log records made while MLflow is asked
+(urllib3 logs each request line, and its retries as warnings) show it redacted
+(`bot.text.redact`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -123,6 +126,30 @@ def bounded_http(timeout: float) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def scrubbed_logs(scrub: Callable[[str], str]) -> Iterator[None]:
+    """Every log record made meanwhile (by any library) has its message passed through
+    `scrub`; the record factory is restored afterwards."""
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):  # a bad format: logging reports it when emitting
+            return record
+        clean = scrub(text)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(previous)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -271,7 +298,7 @@ def evidence_from_mlflow(
             "tracking server, or databricks)",
         )
     spec = model_spec(model_name, version)
-    with bounded_http(timeout):
+    with bounded_http(timeout), scrubbed_logs(scrub):
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
@@ -357,4 +384,5 @@ __all__ = [
     "model_spec",
     "parse_model_uri",
     "run_url",
+    "scrubbed_logs",
 ]

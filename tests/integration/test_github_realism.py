@@ -230,7 +230,7 @@ def test_chatops_against_an_unreachable_api_fails_fast_and_once(env: Env) -> Non
     elapsed = time.monotonic() - started
     assert run.code == 2
     assert run.err.count("\n") == 1 and "cannot reach GitHub at http://127.0.0.1:9" in run.err
-    assert elapsed < 5, elapsed
+    assert elapsed < 15, elapsed  # it took 45-49 s: three retries of every call
 
 
 def test_an_unreachable_api_is_not_asked_again_in_the_run() -> None:
