@@ -107,12 +107,15 @@ def _scrubber(tracking_uri: str) -> Callable[[str], str]:
 
 @contextmanager
 def bounded_http(timeout: float) -> Iterator[None]:
-    """MLflow's HTTP client retries for minutes by default; bound it to about `timeout`
-    seconds (two tries of half the timeout each, no backoff) and restore the environment."""
-    per_try = max(1, math.ceil(timeout / 2))
+    """MLflow's HTTP client retries for minutes by default; bound every request to
+    `timeout` seconds in all (two tries of half the timeout each from 4 s up, one try below:
+    MLflow takes whole seconds, and two rounded-up halves of 3 s made 4), no backoff, and
+    restore the environment."""
+    tries = 2 if timeout >= 4 else 1
+    per_try = max(1, math.floor(timeout / tries))
     settings = {
         "MLFLOW_HTTP_REQUEST_TIMEOUT": str(per_try),
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(tries - 1),
         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
         "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
     }

@@ -370,6 +370,17 @@ def silent_server() -> Iterator[str]:
         sock.close()
 
 
+@pytest.mark.parametrize("timeout", [3, 5])
+def test_the_timeout_bounds_the_whole_wait(silent_server: str, timeout: int) -> None:
+    """`--mlflow-timeout 3` took 6.4 s: two tries of ceil(3 / 2) = 2 s, plus the import."""
+    import mlflow  # noqa: F401 - the import is not MLflow's answer: keep it out of the clock
+
+    start = time.monotonic()
+    with pytest.raises(ExternalError, match=f"no answer within {timeout}s"):
+        evidence_from_mlflow(silent_server, "m", "1", timeout=timeout)
+    assert time.monotonic() - start < timeout + 0.9
+
+
 def test_silent_server_times_out_within_the_bound(silent_server: str) -> None:
     start = time.monotonic()
     with pytest.raises(ExternalError) as info:
