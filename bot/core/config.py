@@ -54,10 +54,21 @@ class Kustomize(Strict):
 
 
 class ValueKeys(Strict):
-    """Dotted key paths the bot changes in a values file a person wrote."""
+    """Dotted key paths the bot changes (or reads) in a values file a person wrote."""
 
     image_tag: str = "image.tag"
-    model_version: str = "model.version"
+    model_version: str | None = Field(
+        default="model.version",
+        description="null: the values file holds no model version; only the tag is set",
+    )
+    image_repository: str | None = Field(
+        default="image.repository",
+        description="read, never written: the image when neither evidence nor config names it",
+    )
+    image_digest: str | None = Field(
+        default=None,
+        description="set to the evidence's digest, or emptied ('') when it gives none",
+    )
     extra: dict[str, str] = Field(
         default={}, description="key path -> '{version}'/'{tag}'/'{model}' template"
     )

@@ -12,8 +12,11 @@ Which file is treated how (in the model's folder, `paths.model_dir` of .model-bo
   leaves every other file of the folder untouched. Its Rollout and values then belong to
   whoever wrote the kustomization; rendering them too would fight kustomize's own image
   override. The entry matches by `name` (`kustomize.image`, else the model's image
-  repository), or, with no such name and no `kustomize.image`, by `newName`. In such a
-  folder the current version is the image tag (`read_current_version`).
+  repository), or, with no such name and no `kustomize.image`, by `newName`; names compare
+  as Docker resolves them (`argoproj/x` is `docker.io/argoproj/x`). With no matching entry
+  one is added, as `kustomize edit set image` would, named as the folder's manifests spell
+  the image. An entry's `digest` is set to the evidence's digest, or removed (it would
+  win over the new tag).
 
 * **Files the bot owns** start with the `HEADER` comment. They are rendered whole from the
   templates each time, so local edits there are overwritten (the header says so). A file
@@ -21,9 +24,22 @@ Which file is treated how (in the model's folder, `paths.model_dir` of .model-bo
 
 * **Files a person wrote** (no header) are edited in place by `bot.core.yamledit`, byte for byte
   except the values the bot must change: in the values file the key paths of `value_keys`
-  (image tag, model version and the `extra` ones; a missing key is an error, never added),
-  in the Rollout only the tag of the containers that run the model's image. A person's
-  AnalysisTemplate is left as it is.
+  (image tag, model version unless `model_version: null`, digest when configured, and the
+  `extra` ones; a missing key is an error, never added), in the Rollout only the tag of
+  the containers that run the model's image, or, for a Rollout with `spec.workloadRef`, of
+  the workload it names (a Deployment, ReplicaSet or PodTemplate in a YAML file next to
+  the Rollout). A reference `repo:tag@sha256:...` gets the evidence's digest or loses its
+  stale one. A person's AnalysisTemplate is left as it is. A person's Rollout without a
+  values file is a folder of plain manifests: no values file is added, and the bot's
+  AnalysisTemplate only when the Rollout names it (`<model>-analysis`).
+
+* **The image** is the request's (the evidence's), else `image_repository` of the config,
+  else what the folder's hand-written files name (`value_keys.image_repository` of the
+  values file, the one image of the Rollout's containers, the kustomization's only entry).
+
+* **The version a folder declares** (`read_current_version`) is the values file's model
+  version; a folder that names only an image tag stands for the model version the bot
+  recorded with that tag in its commits' trailers (`recorded_versions`).
 
 With no analysis metrics in the policy the Rollout has no analysis steps and no
 AnalysisTemplate is rendered; a bot-owned one left from an earlier render is deleted.
@@ -36,10 +52,11 @@ file. Override templates from the env repo's `templates_dir` win file by file.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import types
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
@@ -54,13 +71,19 @@ from bot.core.plan import rollout_plan
 from bot.core.policy import Policy
 from bot.core.queries import QueryContext
 from bot.core.resources import bundled_templates
+from bot.core.trailers import IMAGE, IMAGE_TAG, PREVIOUS_IMAGE_TAG, read_bot_commit
 from bot.core.yamledit import (
+    POD_SPEC_PATHS,
     YamlValueError,
+    edit_images_in_bytes,
+    image_reference,
     load_all,
+    normalize_image_name,
     parse_key_path,
-    set_image_tag_in_bytes,
+    same_image,
     set_kustomize_image_in_bytes,
     set_values_in_bytes,
+    split_image,
     yaml_block,
     yaml_key,
     yaml_scalar,
@@ -88,6 +111,8 @@ _IMAGE_REPOSITORY = re.compile(rf"^(?:{_DOMAIN}(?::[0-9]+)?/)?{_PATH_PART}(?:/{_
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ADDRESS = re.compile(r"^https?://[^\s\x00-\x1f\x7f]+\Z")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})\Z")
+_YAML_SUFFIXES = (".yaml", ".yml")
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,6 +141,7 @@ class RenderRequest:
     model_uri: str | None = None
     namespace: str | None = None
     prometheus_address: str | None = None
+    image_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,7 @@ class ChangeSet:
     deleted: tuple[str, ...] = ()
     mode: Literal["render", "kustomize"] = "render"
     model_dir: str = ""
+    image_repository: str | None = None  # the image the change is about (given or read)
 
     @property
     def changes(self) -> Mapping[str, bytes]:
@@ -156,6 +183,7 @@ class _Resolved:
     version: str
     environment: str
     tag: str
+    digest: str | None
     repository: str | None
     uri: str
     namespace: str | None
@@ -198,6 +226,57 @@ def _image_repository(value: str) -> str:
     return value
 
 
+def _digest(value: str) -> str:
+    if not _DIGEST.match(value):
+        raise ValueError(
+            f"bad image digest {value!r}: use sha256: and 64 lowercase hex digits (or "
+            "sha512: and 128)"
+        )
+    return value
+
+
+def _split_digest(value: str | None) -> tuple[str | None, str | None]:
+    """`text@algo:hex` -> (text, digest); anything else is left whole for its own check."""
+    if value is None:
+        return None, None
+    text, at, digest = value.partition("@")
+    return (text, digest) if at and ":" in digest else (value, None)
+
+
+def _resolve_digest(
+    request: RenderRequest, problems: list[Problem]
+) -> tuple[str | None, str | None, str | None]:
+    """The image tag, repository and digest: `--tag TAG@sha256:...`, `--image
+    REPO@sha256:...` (the evidence's `model.tag` or `model.image`) or `image_digest`, which
+    must agree."""
+    tag, tag_digest = _split_digest(request.image_tag)
+    repository, repository_digest = _split_digest(request.image_repository)
+    found = [
+        (origin, value)
+        for origin, value in (
+            ("--tag", tag_digest),
+            ("--image", repository_digest),
+            ("image digest", request.image_digest),
+        )
+        if value is not None
+    ]
+    digest: tuple[str, str] | None = None
+    for origin, value in found:
+        if _check(problems, origin, _digest, value) is None:
+            continue
+        if digest is not None and value != digest[1]:
+            problems.append(
+                Problem(
+                    origin,
+                    "",
+                    f"names digest {value}, but {digest[0]} names {digest[1]} (give one)",
+                )
+            )
+            continue
+        digest = (origin, value)
+    return tag, repository, digest[1] if digest else None
+
+
 def _free_text(value: str, what: str) -> str:
     if not value or len(value) > 2048 or _CONTROL.search(value):
         raise ValueError(f"bad {what} {value!r}: one line of at most 2048 characters")
@@ -227,14 +306,15 @@ def _fill_extra(template: str, names: Mapping[str, str], field_name: str) -> str
 
 
 def _promoted_values(
-    config: BotConfig, names: Mapping[str, str], problems: list[Problem]
+    config: BotConfig, names: Mapping[str, str], problems: list[Problem], digest: str | None
 ) -> dict[str, str]:
     """Key path -> value of every key the bot sets on a promotion (value_keys)."""
     keys = config.value_keys
-    wanted = [
-        ("value_keys.image_tag", keys.image_tag, names["tag"]),
-        ("value_keys.model_version", keys.model_version, names["version"]),
-    ]
+    wanted = [("value_keys.image_tag", keys.image_tag, names["tag"])]
+    if keys.model_version is not None:
+        wanted.append(("value_keys.model_version", keys.model_version, names["version"]))
+    if keys.image_digest is not None:
+        wanted.append(("value_keys.image_digest", keys.image_digest, digest or ""))
     for path, template in keys.extra.items():
         try:
             field_name = f"value_keys.extra.{path}"
@@ -284,15 +364,12 @@ def resolve(request: RenderRequest) -> _Resolved:
     )
     if environment is not None:
         problems.extend(_unknown_environment(config, environment))
-    if request.image_tag is not None:
-        tag = _check(problems, "--tag", check_version, request.image_tag, "image tag")
+    tag_text, given_repository, digest = _resolve_digest(request, problems)
+    if tag_text is not None:
+        tag = _check(problems, "--tag", check_version, tag_text, "image tag")
     else:
         tag = version  # the version is a valid tag
-    repository = (
-        request.image_repository
-        if request.image_repository is not None
-        else config.image_repository
-    )
+    repository = given_repository if given_repository is not None else config.image_repository
     if repository is not None:
         repository = _check(problems, "--image", _image_repository, repository)
     uri = request.model_uri
@@ -320,7 +397,7 @@ def resolve(request: RenderRequest) -> _Resolved:
     if problems:
         raise InvalidInput(problems)
     names = {"version": version, "tag": tag, "model": model, "environment": environment}
-    promoted = _promoted_values(config, names, problems)
+    promoted = _promoted_values(config, names, problems, digest)
     problems.extend(_colliding_values(env_config.values, promoted, environment))
     if problems:
         raise InvalidInput(problems)
@@ -329,6 +406,7 @@ def resolve(request: RenderRequest) -> _Resolved:
         version=version,
         environment=environment,
         tag=tag,
+        digest=digest,
         repository=repository,
         uri=uri if uri is not None else f"models:/{model}/{version}",
         namespace=namespace,
@@ -567,7 +645,8 @@ def _context(r: _Resolved) -> dict[str, object]:
         "image": {
             "repository": r.repository,
             "tag": r.tag,
-            "ref": f"{r.repository}:{r.tag}",
+            "digest": r.digest,
+            "ref": image_reference(str(r.repository), r.tag, r.digest),
         },
         "environment": r.environment,
         "namespace": r.namespace,
@@ -683,8 +762,9 @@ def render_change(
     """The files of `request.model` in `request.environment` after promoting its version.
 
     `existing` maps repo-relative paths to the current bytes of the model's files (see
-    `candidate_paths`); `templates` maps template file names (`rollout.yaml.j2`...) to
-    override texts from the env repo, which win over the bundled ones file by file.
+    `candidate_paths`; with `needs_whole_folder`, every file of the folder); `templates`
+    maps template file names (`rollout.yaml.j2`...) to override texts from the env repo,
+    which win over the bundled ones file by file.
     """
     r = resolve(request)
     folder = model_dir(r.config, r.environment, r.model, r.version)
@@ -692,13 +772,15 @@ def render_change(
         (f"{folder}/{n}" for n in KUSTOMIZATION_NAMES if f"{folder}/{n}" in existing), None
     )
     if kustomization is not None:
-        return _kustomize_change(r, kustomization, existing[kustomization], folder)
+        return _kustomize_change(r, kustomization, existing, folder)
 
     chosen = _templates(templates, r.config)
     paths = r.config.paths
     values_path = f"{folder}/{paths.values}"
     rollout_path = f"{folder}/{paths.rollout}"
     analysis_path = f"{folder}/{paths.analysis_template}"
+    if r.repository is None:
+        r = replace(r, repository=_folder_repository(r.config, existing, folder))
     files: dict[str, bytes] = {}
     deleted: list[str] = []
     context: dict[str, object] | None = None
@@ -712,33 +794,253 @@ def render_change(
         _check_override(name, data, chosen, r)
         return data
 
+    old_rollout = existing.get(rollout_path)
+    hand_rollout = old_rollout is not None and not is_bot_owned(old_rollout)
+    # A person's Rollout and no values file: a folder of plain manifests, no Helm values.
+    manifests = hand_rollout and values_path not in existing
+
     old = existing.get(values_path)
     if old is None or is_bot_owned(old):
-        files[values_path] = rendered(VALUES_TEMPLATE, values_path)
+        if not manifests:
+            files[values_path] = rendered(VALUES_TEMPLATE, values_path)
     else:
         files[values_path] = set_values_in_bytes(old, r.promoted, values_path)
 
-    old = existing.get(rollout_path)
-    if old is None or is_bot_owned(old):
+    if old_rollout is None or not hand_rollout:
         files[rollout_path] = rendered(ROLLOUT_TEMPLATE, rollout_path)
     else:
-        repository = _need_repository(r, rollout_path)
-        files[rollout_path] = set_image_tag_in_bytes(old, repository, r.tag, rollout_path)
+        skip = {values_path, analysis_path}
+        files.update(_edit_manifests(r, rollout_path, existing, skip))
 
     old = existing.get(analysis_path)
     if old is not None and not is_bot_owned(old):
         files[analysis_path] = old
-    elif r.policy.analysis.metrics:
+    elif r.policy.analysis.metrics and (
+        not manifests or old is not None or _names_template(existing[rollout_path], r.model)
+    ):
         files[analysis_path] = rendered(ANALYSIS_TEMPLATE, analysis_path)
     elif old is not None:
         deleted.append(analysis_path)
 
-    return _change_set(files, existing, deleted, "render", folder)
+    return _change_set(files, existing, deleted, "render", folder, r.repository)
 
 
-def _kustomize_change(r: _Resolved, path: str, data: bytes, folder: str) -> ChangeSet:
+def _folder_yaml(
+    existing: Mapping[str, bytes], folder: str, skip: Iterable[str] = ()
+) -> dict[str, bytes]:
+    """The YAML files directly in `folder` a person wrote (not the bot), but `skip`."""
+    skipped = set(skip)
+    return {
+        path: data
+        for path, data in existing.items()
+        if posixpath.dirname(path) == folder
+        and path.endswith(_YAML_SUFFIXES)
+        and path not in skipped
+        and posixpath.basename(path) not in KUSTOMIZATION_NAMES
+        and not is_bot_owned(data)
+    }
+
+
+def _mappings(data: bytes, source: str) -> list[Mapping[str, Any]]:
+    return [doc for doc in load_all(data, source) if isinstance(doc, Mapping)]
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _workload_refs(docs: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """(kind, name, Rollout name) of every Rollout's `spec.workloadRef`."""
+    refs = []
+    for doc in docs:
+        spec = doc.get("spec")
+        ref = (
+            spec.get("workloadRef")
+            if doc.get("kind") == "Rollout" and isinstance(spec, Mapping)
+            else None
+        )
+        if isinstance(ref, Mapping):
+            metadata = doc.get("metadata")
+            rollout = _text(metadata.get("name")) if isinstance(metadata, Mapping) else None
+            refs.append((str(ref.get("kind") or ""), str(ref.get("name") or ""), rollout or "?"))
+    return refs
+
+
+def _identity(doc: Mapping[str, Any]) -> tuple[str, str]:
+    metadata = doc.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    return str(doc.get("kind")), str(name)
+
+
+def _pod_images(doc: Mapping[str, Any]) -> list[str]:
+    """The container images of a document that has a pod template (see POD_SPEC_PATHS)."""
+    path = POD_SPEC_PATHS.get(str(doc.get("kind")))
+    if path is None:
+        return []
+    node: object = doc
+    for part in (*path, "containers"):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if not isinstance(node, list):
+        return []
+    return [i for c in node if isinstance(c, Mapping) and (i := _text(c.get("image")))]
+
+
+def _rollout_images(existing: Mapping[str, bytes], rollout_path: str) -> list[str]:
+    """The images the Rollouts of `rollout_path` run: their own containers', or those of
+    the workloads their `workloadRef` names (in YAML files of the same folder)."""
+    docs = _mappings(existing[rollout_path], rollout_path)
+    refs = {(kind, name) for kind, name, _ in _workload_refs(docs)}
+    images = [i for doc in docs if doc.get("kind") == "Rollout" for i in _pod_images(doc)]
+    if refs:
+        folder = posixpath.dirname(rollout_path)
+        for path, data in sorted(_folder_yaml(existing, folder).items()):
+            try:
+                others = docs if path == rollout_path else _mappings(data, path)
+            except InvalidInput:
+                continue  # not the workload's file, whatever it is
+            images += [i for doc in others if _identity(doc) in refs for i in _pod_images(doc)]
+    return images
+
+
+def _all_container_images(files: Mapping[str, bytes]) -> list[str]:
+    """Every `image` of every `containers`/`initContainers` list in `files` (unreadable files
+    are skipped): what kustomize's image transformer would look at."""
+    images: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if key in ("containers", "initContainers") and isinstance(value, list):
+                    images.extend(
+                        image
+                        for item in value
+                        if isinstance(item, Mapping) and (image := _text(item.get("image")))
+                    )
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for path, data in sorted(files.items()):
+        try:
+            walk(load_all(data, path))
+        except InvalidInput:
+            continue
+    return images
+
+
+def _the_image(images: Sequence[str], name: str | None) -> str | None:
+    """The image running `name` (Docker Hub names normalised); without a name, the one
+    image when every container runs the same repository."""
+    if name is not None:
+        return next((i for i in images if same_image(split_image(i).repository, name)), None)
+    repositories = {normalize_image_name(split_image(i).repository) for i in images}
+    return images[0] if len(repositories) == 1 else None
+
+
+def _valid_repository(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return _image_repository(value)
+    except ValueError:
+        return None
+
+
+def _folder_repository(config: BotConfig, existing: Mapping[str, bytes], folder: str) -> str | None:
+    """The image repository the folder's hand-written files name, when neither the request
+    nor the config does: the values file's `value_keys.image_repository`, else the one
+    repository its Rollout's containers (or its workload's) run. Bot-owned files are no
+    source: they only repeat what an earlier request said."""
+    values = existing.get(f"{folder}/{config.paths.values}")
+    key = config.value_keys.image_repository
+    if values is not None and not is_bot_owned(values) and key is not None:
+        docs = load_all(values, f"{folder}/{config.paths.values}")
+        found = _valid_repository(value_at(docs[0] if docs else None, key))
+        if found is not None:
+            return found
+    rollout_path = f"{folder}/{config.paths.rollout}"
+    rollout = existing.get(rollout_path)
+    if rollout is not None and not is_bot_owned(rollout):
+        image = _the_image(_rollout_images(existing, rollout_path), None)
+        if image is not None:
+            return _valid_repository(split_image(image).repository)
+    return None
+
+
+def _names_template(rollout: bytes, model: str) -> bool:
+    """A Rollout document of the file refers to the bot's AnalysisTemplate by name."""
+    wanted = analysis_template_name(model)
+
+    def refers(node: object) -> bool:
+        if isinstance(node, Mapping):
+            return node.get("templateName") == wanted or any(refers(v) for v in node.values())
+        return isinstance(node, list) and any(refers(v) for v in node)
+
+    return any(
+        doc.get("kind") == "Rollout" and refers(doc) for doc in _mappings(rollout, "rollout")
+    )
+
+
+def _edit_manifests(
+    r: _Resolved, rollout_path: str, existing: Mapping[str, bytes], skip: set[str]
+) -> dict[str, bytes]:
+    """A person's Rollout: the tag of the model's containers, in the Rollout, or, for a
+    Rollout with `spec.workloadRef`, in the workload it names (a file of the folder)."""
+    repository = _need_repository(r, rollout_path)
+    data = existing[rollout_path]
+    refs = _workload_refs(_mappings(data, rollout_path)) if b"workloadRef" in data else []
+    wanted = {(kind, name) for kind, name, _ in refs}
+    candidates = {rollout_path: data}
+    folder = posixpath.dirname(rollout_path)  # the workload sits next to the Rollout
+    if refs:
+        candidates.update(_folder_yaml(existing, folder, skip))
+    files = {rollout_path: data}
+    found: set[tuple[str, str]] = set()
+    matched = 0
+    for path, old in candidates.items():
+        if refs:
+            found |= {_identity(doc) for doc in _mappings(old, path)} & wanted
+        new, count = edit_images_in_bytes(
+            old,
+            repository,
+            r.tag,
+            path,
+            digest=r.digest,
+            workloads=wanted,
+            rollouts=path == rollout_path,
+        )
+        if count:
+            files[path] = new
+            matched += count
+    for kind, name, rollout in refs:
+        if (kind, name) not in found:
+            raise InvalidInput.one(
+                rollout_path,
+                "spec.workloadRef",
+                f"Rollout {rollout} refers to {kind} {name}, which no YAML file in {folder} "
+                "holds (put it in the folder, or let the Rollout hold the pod template)",
+            )
+    if not matched:
+        where = "spec.workloadRef" if refs else "spec.template.spec.containers"
+        what = "container of the workload the Rollout names" if refs else "Rollout container"
+        raise InvalidInput.one(
+            rollout_path,
+            where,
+            f"no {what} runs image {repository!r} (set its image to {repository}:<tag>, "
+            "or pass the image the file uses with --image)",
+        )
+    return files
+
+
+def _kustomize_change(
+    r: _Resolved, path: str, existing: Mapping[str, bytes], folder: str
+) -> ChangeSet:
     settings = r.config.kustomize
-    name = settings.image or r.repository
+    data = existing[path]
+    manifests = _folder_yaml(existing, folder)
+    name = settings.image or r.repository or _kustomize_image(data, path, manifests)
     if name is None:
         raise InvalidInput.one(
             "--image",
@@ -750,10 +1052,39 @@ def _kustomize_change(r: _Resolved, path: str, data: bytes, folder: str) -> Chan
     if settings.set_new_name:
         new_name = _need_repository(r, path)
     fallback = r.repository if settings.image is None else None
+    add_name = name
+    if settings.image is None:  # spell a new entry the way the manifests spell the image
+        image = _the_image(_all_container_images(manifests), name)
+        add_name = split_image(image).repository if image is not None else name
     new = set_kustomize_image_in_bytes(
-        data, name, r.tag, path, new_name=new_name, fallback_new_name=fallback
+        data,
+        name,
+        r.tag,
+        path,
+        new_name=new_name,
+        fallback_new_name=fallback,
+        digest=r.digest,
+        add_name=add_name,
     )
-    return _change_set({path: new}, {path: data}, [], "kustomize", folder)
+    return _change_set({path: new}, {path: data}, [], "kustomize", folder, r.repository or name)
+
+
+def _kustomize_image(data: bytes, path: str, manifests: Mapping[str, bytes]) -> str | None:
+    """No image given or configured: the kustomization's only `images` entry, else the one
+    image the folder's manifests run."""
+    entries = _kustomize_entries(data, path)
+    if len(entries) == 1:
+        return _valid_repository(entries[0].get("name"))
+    if entries:
+        return None
+    image = _the_image(_all_container_images(manifests), None)
+    return _valid_repository(split_image(image).repository) if image is not None else None
+
+
+def _kustomize_entries(data: bytes, path: str) -> list[Mapping[str, Any]]:
+    docs = load_all(data, path)
+    images = docs[0].get("images") if docs and isinstance(docs[0], Mapping) else None
+    return [e for e in images or [] if isinstance(e, Mapping)] if isinstance(images, list) else []
 
 
 def _change_set(
@@ -762,6 +1093,7 @@ def _change_set(
     deleted: Sequence[str],
     mode: Literal["render", "kustomize"],
     folder: str,
+    image_repository: str | None = None,
 ) -> ChangeSet:
     changed = tuple(path for path, data in files.items() if existing.get(path) != data)
     unchanged = tuple(path for path, data in files.items() if existing.get(path) == data)
@@ -772,7 +1104,25 @@ def _change_set(
         deleted=tuple(deleted),
         mode=mode,
         model_dir=folder,
+        image_repository=image_repository,
     )
+
+
+def needs_whole_folder(existing: Mapping[str, bytes]) -> bool:
+    """Whether rendering or reading the folder needs its other YAML files, beyond
+    `candidate_paths`: a kustomization (a new `images` entry is spelled as the manifests
+    spell the image; without an entry the version is the manifests' tag), or a person's
+    Rollout whose `spec.workloadRef` names a workload in another file."""
+    for path, data in existing.items():
+        if posixpath.basename(path) in KUSTOMIZATION_NAMES:
+            return True
+        if b"workloadRef" in data and path.endswith(_YAML_SUFFIXES) and not is_bot_owned(data):
+            try:
+                if _workload_refs(_mappings(data, path)):
+                    return True
+            except InvalidInput:
+                continue
+    return False
 
 
 # --------------------------------------------------------------------------------------------
@@ -790,51 +1140,139 @@ def _scalar_text(value: object) -> str | None:
     return str(value)
 
 
+def _tag_text(value: object) -> str | None:
+    """A tag as a file holds it; a `tag@sha256:...` is the tag."""
+    text = _scalar_text(value)
+    return text.partition("@")[0] or None if text else None
+
+
+def _named(existing: Mapping[str, bytes], names: Iterable[str]) -> str | None:
+    """The shortest path of `existing` that is, or ends in `/`, one of `names`."""
+    wanted = tuple(names)
+    return _shortest([p for p in existing if any(p == n or p.endswith(f"/{n}") for n in wanted)])
+
+
+def _declared(
+    existing: Mapping[str, bytes], config: BotConfig, image_repository: str | None
+) -> tuple[str, str | None] | None:
+    """(image tag, model version or None when the folder names none) of a model's folder."""
+    repository = image_repository or config.image_repository
+    path = _named(existing, KUSTOMIZATION_NAMES)
+    if path is not None:
+        entries = _kustomize_entries(existing[path], path)
+        name = config.kustomize.image or repository
+        chosen = [e for e in entries if name is not None and _matches(e.get("name"), name)]
+        if not chosen and config.kustomize.image is None and repository is not None:
+            chosen = [e for e in entries if _matches(e.get("newName"), repository)]
+        if not chosen and name is None and len(entries) == 1:
+            chosen = entries
+        if chosen:
+            tag = _tag_text(chosen[0].get("newTag"))
+            return (tag, None) if tag else None
+        if entries and name is None:
+            return None
+        # No entry for the image: kustomize leaves the manifests' own tag.
+        manifests = _folder_yaml(existing, posixpath.dirname(path))
+        image = _the_image(_all_container_images(manifests), name)
+        tag = split_image(image).tag if image is not None else None
+        return (tag, None) if tag else None
+
+    path = _named(existing, [config.paths.values])
+    if path is not None:
+        docs = load_all(existing[path], path)
+        document = docs[0] if docs else None
+        tag = _tag_text(value_at(document, config.value_keys.image_tag))
+        key = config.value_keys.model_version
+        version = _scalar_text(value_at(document, key)) if key is not None else None
+        return (tag, version or None) if tag else None
+
+    path = _named(existing, [config.paths.rollout])
+    if path is not None:
+        image = _the_image(_rollout_images(existing, path), repository)
+        tag = split_image(image).tag if image is not None else None
+        return (tag, None) if tag else None
+    return None
+
+
+def _matches(value: object, name: str) -> bool:
+    return isinstance(value, str) and same_image(value, name)
+
+
 def read_current_version(
     existing: Mapping[str, bytes],
     config: BotConfig = DEFAULT_CONFIG,
     *,
     image_repository: str | None = None,
+    recorded: Mapping[str, str] | None = None,
 ) -> CurrentVersion | None:
     """The (version, tag) a model's folder declares now, or None when it declares none.
 
-    With a kustomization (see the module docstring) the tag is the `newTag` of the
-    `images` entry `render_change` would update (named `kustomize.image`, else the image
-    repository, else the only entry) and the version is that tag. Otherwise the values
-    file's `value_keys.model_version` and `value_keys.image_tag` (the version defaults to
-    the tag). `existing` is the folder's files by repo-relative path, as for
-    `render_change`; the shortest matching path wins.
-    """
-    kustomizations = [
-        p for p in existing if any(p == n or p.endswith("/" + n) for n in KUSTOMIZATION_NAMES)
-    ]
-    path = _shortest(kustomizations)
-    if path is not None:
-        docs = load_all(existing[path], path)
-        images = docs[0].get("images") if docs and isinstance(docs[0], Mapping) else None
-        entries = [e for e in images or [] if isinstance(e, Mapping)]
-        repository = image_repository or config.image_repository
-        name = config.kustomize.image or repository
-        chosen = [e for e in entries if name is not None and e.get("name") == name]
-        if not chosen and config.kustomize.image is None and repository is not None:
-            chosen = [e for e in entries if e.get("newName") == repository]
-        if not chosen and name is None and len(entries) == 1:
-            chosen = entries
-        tag = _scalar_text(chosen[0].get("newTag")) if chosen else None
-        return CurrentVersion(tag, tag) if tag else None
+    The tag: with a kustomization (see the module docstring), the `newTag` of the `images`
+    entry `render_change` would update (named `kustomize.image`, else the image
+    repository, else the only entry), or without such an entry the tag the folder's
+    manifests give the image; else the values file's `value_keys.image_tag`; else, in a
+    folder of plain manifests, the tag of the model's container in the Rollout (or in the
+    workload its `workloadRef` names). Image names match as Docker resolves them.
 
-    values_name = config.paths.values
-    candidates = [p for p in existing if p == values_name or p.endswith("/" + values_name)]
-    path = _shortest(candidates)
-    if path is None:
+    The version: the values file's `value_keys.model_version` when the folder has one.
+    A folder that names only a tag (kustomize, `model_version: null`, plain manifests)
+    stands for the model version the bot recorded with that tag: `recorded` maps image tags
+    to model versions (`recorded_versions` of the bot's commits); a tag the bot never
+    recorded is its own version. `existing` is the folder's files by repo-relative path,
+    as for `render_change`; the shortest matching path wins.
+    """
+    found = _declared(existing, config, image_repository)
+    if found is None:
         return None
-    docs = load_all(existing[path], path)
-    document = docs[0] if docs else None
-    tag = _scalar_text(value_at(document, config.value_keys.image_tag))
-    version = _scalar_text(value_at(document, config.value_keys.model_version))
-    if not tag:
-        return None
-    return CurrentVersion(version or tag, tag)
+    tag, version = found
+    if version is None:
+        version = (recorded or {}).get(tag, tag)
+    return CurrentVersion(version, tag)
+
+
+def declares_model_version(existing: Mapping[str, bytes], config: BotConfig) -> bool:
+    """Whether the folder names the model version itself (a values file with
+    `value_keys.model_version`), rather than only an image tag standing for it."""
+    if _named(existing, KUSTOMIZATION_NAMES) is not None:
+        return False
+    if _named(existing, [config.paths.values]) is None:
+        return False
+    found = _declared(existing, config, None)
+    return found is not None and found[1] is not None
+
+
+def recorded_versions(
+    commits: Iterable[Mapping[str, str]], model: str, environment: str
+) -> dict[str, str]:
+    """Image tag -> model version, from the trailers of the bot's commits (newest first) about
+    `model` in `environment`: `Image-Tag` names `Model-Version`, `Previous-Image-Tag` names
+    `Previous-Version`. The newest record of a tag wins."""
+    versions: dict[str, str] = {}
+    for trailers in commits:
+        claim = read_bot_commit(trailers)
+        if claim is None or not claim.concerns(model, environment):
+            continue
+        tag = trailers.get(IMAGE_TAG, "").strip()
+        if tag and claim.version:
+            versions.setdefault(tag, claim.version)
+        previous = trailers.get(PREVIOUS_IMAGE_TAG, "").strip()
+        if previous and claim.previous_version:
+            versions.setdefault(previous, claim.previous_version)
+    return versions
+
+
+def recorded_image(
+    commits: Iterable[Mapping[str, str]], model: str, environment: str
+) -> str | None:
+    """The image repository the bot recorded last (the newest `Image` trailer of its commits
+    about `model` in `environment`), or None."""
+    for trailers in commits:
+        claim = read_bot_commit(trailers)
+        if claim is not None and claim.concerns(model, environment):
+            image = _valid_repository(trailers.get(IMAGE, "").strip())
+            if image is not None:
+                return image
+    return None
 
 
 __all__ = [
@@ -846,12 +1284,16 @@ __all__ = [
     "RenderRequest",
     "candidate_paths",
     "compile_template",
+    "declares_model_version",
     "environment",
     "is_bot_owned",
     "merge_values",
     "model_dir",
+    "needs_whole_folder",
     "query_context",
     "read_current_version",
+    "recorded_image",
+    "recorded_versions",
     "render_change",
     "resolve",
     "value_at",

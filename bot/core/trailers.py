@@ -23,6 +23,11 @@ REASON = "Reason"
 REQUESTED_BY = "Requested-By"
 MLFLOW_RUN = "MLflow-Run"
 CODE_COMMIT = "Code-Commit"
+# Where the folder names only an image tag (kustomize, a values file without a model
+# version key, plain manifests), the bot records which image and tag stand for the version.
+IMAGE = "Image"
+IMAGE_TAG = "Image-Tag"
+PREVIOUS_IMAGE_TAG = "Previous-Image-Tag"
 
 NO_VERSION = "none"  # Previous-Version of a first promotion
 NO_REASON = "no reason given"

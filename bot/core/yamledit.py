@@ -20,15 +20,22 @@ Two jobs, both pure (bytes or values in, bytes or text out):
 Key paths are dotted (`image.tag`); a sequence item is `[N]` or a numeric part
 (`containers[0].image`, `containers.0.image`). A key that is missing is not added to a
 person's values file: the caller gets `InvalidInput` saying how to fix it.
+
+Files are read as Go's YAML (what Helm, kubectl and kustomize use) reads them where
+ruamel.yaml is stricter: a TAB among the blanks before a comment or at the end of a line
+(`tag: v1<TAB># CI`) is accepted and kept. Image names are compared the way Docker
+resolves them (`normalize_image_name`: `nginx`, `library/nginx`, `docker.io/library/nginx`
+and `index.docker.io/library/nginx` are one image), and written back as the file spells them.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import itertools
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -231,6 +238,39 @@ def split_image(ref: str) -> ImageRef:
     return ImageRef(rest, None, digest or None)
 
 
+DOCKER_HUB = "docker.io"
+_DOCKER_HUB_ALIASES = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+def normalize_image_name(name: str) -> str:
+    """An image repository as Docker resolves it: `nginx` -> `docker.io/library/nginx`.
+
+    The first path part is a registry when it has a `.` or a `:` or is `localhost`;
+    otherwise the image is on Docker Hub. Docker Hub's other names (`index.docker.io`,
+    `registry-1.docker.io`) become `docker.io`, and its one-part names get `library/`.
+    """
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first, rest
+    else:
+        registry, path = DOCKER_HUB, name
+    if registry.lower() in _DOCKER_HUB_ALIASES:
+        registry = DOCKER_HUB
+        if "/" not in path:
+            path = f"library/{path}"
+    return f"{registry}/{path}"
+
+
+def same_image(a: str, b: str) -> bool:
+    """Two repository names name the same image (`argoproj/x` and `docker.io/argoproj/x`)."""
+    return a == b or normalize_image_name(a) == normalize_image_name(b)
+
+
+def image_reference(repository: str, tag: str, digest: str | None = None) -> str:
+    """`repository:tag`, or `repository:tag@digest` when the digest is known."""
+    return f"{repository}:{tag}@{digest}" if digest else f"{repository}:{tag}"
+
+
 # --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
@@ -257,9 +297,68 @@ def _yaml_problem(error: YAMLError, source: str) -> InvalidInput:
     return InvalidInput.one(source, where, f"invalid YAML: {problem} (fix the syntax)")
 
 
+# A run of blanks holding a TAB, after something on the line, before a comment or the end
+# of the line: Go's YAML reads it as white space, ruamel.yaml refuses the TAB.
+_TAB_BLANKS = re.compile(r"(?<=\S)[ \t]*\t[ \t]*(?=#|\r?\n|\Z)")
+
+
+def _scalar_spans(nodes: Iterable[Node]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            spans.append((node.start_mark.index, node.end_mark.index))
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+    return sorted(spans)
+
+
+def _replace_tabs(text: str, positions: Iterable[int]) -> str:
+    chars = list(text)
+    for position in positions:
+        chars[position] = " "
+    return "".join(chars)
+
+
+def parsable(text: str) -> str:
+    """`text` as ruamel.yaml can parse it, character for character at the same offsets.
+
+    A TAB among the blanks before a comment or at the end of a line becomes a space
+    (Go's YAML, which Helm and kustomize use, accepts it; ruamel.yaml does not). A TAB
+    inside a scalar (a quoted string, a block scalar) is content and stays. Positions of
+    the parsed nodes are positions in `text`, so edits splice into the original bytes.
+    """
+    if "\t" not in text:
+        return text
+    tabs = [
+        match.start() + offset
+        for match in _TAB_BLANKS.finditer(text)
+        for offset, char in enumerate(match.group())
+        if char == "\t"
+    ]
+    if not tabs:
+        return text
+    candidate = _replace_tabs(text, tabs)
+    try:
+        spans = _scalar_spans(node for node in YAML().compose_all(candidate) if node is not None)
+    except YAMLError:
+        return text  # broken anyway: report the file as it is
+    starts = [start for start, _ in spans]
+    outside = []
+    for tab in tabs:
+        index = bisect.bisect_right(starts, tab) - 1
+        if index < 0 or tab >= spans[index][1]:
+            outside.append(tab)
+    return _replace_tabs(text, outside)
+
+
 def _compose_all(text: str, source: str) -> list[Node]:
     try:
-        return [node for node in YAML().compose_all(text) if node is not None]
+        return [node for node in YAML().compose_all(parsable(text)) if node is not None]
     except YAMLError as error:
         raise _yaml_problem(error, source) from None
 
@@ -268,7 +367,9 @@ def load_all(data: bytes, source: str) -> list[Any]:
     """Every document of a YAML file as plain Python data (safe loader)."""
     text, _ = decode(data, source)
     try:
-        return [doc for doc in YAML(typ="safe", pure=True).load_all(text) if doc is not None]
+        return [
+            doc for doc in YAML(typ="safe", pure=True).load_all(parsable(text)) if doc is not None
+        ]
     except YAMLError as error:
         raise _yaml_problem(error, source) from None
 
@@ -295,7 +396,7 @@ def _plain(value: Any) -> Any:
 
 def _load_rt(text: str, source: str) -> list[Any]:
     try:
-        return [_plain(doc) for doc in YAML().load_all(text)]
+        return [_plain(doc) for doc in YAML().load_all(parsable(text))]
     except YAMLError as error:
         raise _yaml_problem(error, source) from None
 
@@ -432,11 +533,23 @@ def _apply(text: str, splices: Iterable[_Splice]) -> str:
     return text
 
 
+_DELETED = object()  # an _Expected value: the key is gone
+
+
 def _set_plain(data: Any, path: Sequence[KeyPart], value: object) -> None:
     for part in path[:-1]:
         data = data[int(part) if isinstance(data, list) else part]
     last = path[-1]
-    data[int(last) if isinstance(data, list) else last] = value
+    if isinstance(data, list):
+        index = int(last)
+        if index == len(data):
+            data.append(value)
+        else:
+            data[index] = value
+    elif value is _DELETED:
+        del data[last]
+    else:
+        data[last] = value
 
 
 def _verified(old_text: str, new_text: str, expected: Sequence[_Expected], source: str) -> str:
@@ -520,21 +633,53 @@ def _get(node: Node, *keys: str) -> Node | None:
     return found
 
 
-def set_image_tag_in_bytes(data: bytes, repository: str, tag: str, source: str) -> bytes:
-    """Set the tag of every `Rollout` container running `repository`; nothing else changes.
+# Where each kind keeps its pod spec (a Rollout's own, or the workload its workloadRef names).
+POD_SPEC_PATHS: Mapping[str, tuple[str, ...]] = {
+    "Rollout": ("spec", "template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "PodTemplate": ("template", "spec"),
+}
 
-    Looks at `spec.template.spec.containers[*].image` of each Rollout document. Raises
-    `InvalidInput` when no container runs the image, or when one pins it by digest.
+
+def _scalar_value(node: Node | None) -> str | None:
+    return node.value if isinstance(node, ScalarNode) else None
+
+
+def edit_images_in_bytes(
+    data: bytes,
+    repository: str,
+    tag: str,
+    source: str,
+    *,
+    digest: str | None = None,
+    workloads: Collection[tuple[str, str]] = (),
+    rollouts: bool = True,
+) -> tuple[bytes, int]:
+    """Set the tag of every container running `repository`, and how many there are.
+
+    Looks at `spec.template.spec.containers[*].image` of each Rollout document (with
+    `rollouts`) and at the pod template's containers of each document whose (kind,
+    metadata.name) is in `workloads` (the Deployment, ReplicaSet or PodTemplate a Rollout's
+    `workloadRef` names). Names match as Docker resolves them (`normalize_image_name`); the
+    new reference keeps the file's spelling of the repository: `repository:tag`, with
+    `@digest` when `digest` is given. A digest the reference had is dropped otherwise: it
+    would keep running the old image whatever the tag says.
     """
+    matched = 0
 
     def plan(text: str, docs: list[Node]) -> list[tuple[_Splice, _Expected]]:
+        nonlocal matched
         edits = []
-        matched = 0
         for index, doc in enumerate(docs):
-            kind = _get(doc, "kind")
-            if not (isinstance(kind, ScalarNode) and kind.value == "Rollout"):
+            kind = _scalar_value(_get(doc, "kind"))
+            name = _scalar_value(_get(doc, "metadata", "name"))
+            if kind is None or kind not in POD_SPEC_PATHS:
                 continue
-            containers = _get(doc, "spec", "template", "spec", "containers")
+            if not ((rollouts and kind == "Rollout") or (kind, name) in workloads):
+                continue
+            base = POD_SPEC_PATHS[kind]
+            containers = _get(doc, *base, "containers")
             if not isinstance(containers, SequenceNode):
                 continue
             for position, container in enumerate(containers.value):
@@ -542,34 +687,39 @@ def set_image_tag_in_bytes(data: bytes, repository: str, tag: str, source: str) 
                 if not isinstance(image_node, ScalarNode):
                     continue
                 ref = split_image(image_node.value)
-                if ref.repository != repository:
+                if not same_image(ref.repository, repository):
                     continue
                 matched += 1
-                key_path = f"spec.template.spec.containers[{position}].image"
-                if ref.digest is not None:
-                    raise InvalidInput.one(
-                        source,
-                        key_path,
-                        f"image {image_node.value!r} is pinned by digest (remove the "
-                        "@sha256:... part so a tag can select the version)",
-                    )
-                new_ref = f"{repository}:{tag}"
+                new_ref = image_reference(ref.repository, tag, digest)
                 if image_node.value == new_ref:
                     continue
-                parts = ("spec", "template", "spec", "containers", position, "image")
+                parts: tuple[KeyPart, ...] = (*base, "containers", position, "image")
+                key_path = field_path(parts)
                 key_node, node = _find(doc, parts, source, key_path, "")
                 splice, held = _value_splice(text, key_node, node, new_ref, source, key_path)
                 edits.append((splice, _Expected(index, parts, held)))
-        if not matched:
-            raise InvalidInput.one(
-                source,
-                "spec.template.spec.containers",
-                f"no Rollout container runs image {repository!r} (set its image to "
-                f"{repository}:<tag>, or pass the image the file uses with --image)",
-            )
         return edits
 
-    return _edit(data, source, plan)
+    return _edit(data, source, plan), matched
+
+
+def set_image_tag_in_bytes(
+    data: bytes, repository: str, tag: str, source: str, *, digest: str | None = None
+) -> bytes:
+    """Set the tag of every `Rollout` container running `repository`; nothing else changes.
+
+    See `edit_images_in_bytes` (Rollouts only). Raises `InvalidInput` when no container
+    runs the image.
+    """
+    new, matched = edit_images_in_bytes(data, repository, tag, source, digest=digest)
+    if not matched:
+        raise InvalidInput.one(
+            source,
+            "spec.template.spec.containers",
+            f"no Rollout container runs image {repository!r} (set its image to "
+            f"{repository}:<tag>, or pass the image the file uses with --image)",
+        )
+    return new
 
 
 def set_kustomize_image_in_bytes(
@@ -580,40 +730,49 @@ def set_kustomize_image_in_bytes(
     *,
     new_name: str | None = None,
     fallback_new_name: str | None = None,
+    digest: str | None = None,
+    add_name: str | None = None,
 ) -> bytes:
     """Set `newTag` (and `newName` when given) of the `images` entry named `name`.
 
     An entry matches when its `name` is `name`, or, if none does, when its `newName` is
-    `fallback_new_name`. A missing `newTag`/`newName` key is added under the entry with
-    the entry's own indentation. Raises `InvalidInput` when no entry matches or the entry
-    pins a `digest` (which would win over the tag).
+    `fallback_new_name` (names compared as Docker resolves them). A missing
+    `newTag`/`newName` key is added under the entry with the entry's own indentation.
+    With `digest` the entry's `digest` is set (or added); without one a `digest` the entry
+    has is removed, line and all: it would win over the new tag.
+
+    With no matching entry one is added, as `kustomize edit set image` does: named
+    `add_name` (default `name`; kustomize matches names exactly, so pass the image as the
+    manifests spell it), appended to the `images` list in the list's own style, or under a
+    new `images:` key at the end of the file.
     """
 
     def plan(text: str, docs: list[Node]) -> list[tuple[_Splice, _Expected]]:
         if len(docs) != 1 or not isinstance(docs[0], MappingNode):
             raise InvalidInput.one(source, "", "expected one Kustomization mapping")
-        images = _get(docs[0], "images")
-        entries = list(images.value) if isinstance(images, SequenceNode) else []
+        root = docs[0]
+        images = _get(root, "images")
+        if images is not None and not isinstance(images, SequenceNode):
+            raise InvalidInput.one(
+                source, "images", "expected a list of images (`- name: ...` items)"
+            )
+        entries = list(images.value) if images is not None else []
         chosen = _matching_entries(entries, "name", name) or (
             _matching_entries(entries, "newName", fallback_new_name) if fallback_new_name else []
         )
+        wanted = {"newName": new_name} if new_name is not None else {}
+        wanted["newTag"] = tag
+        if digest is not None:
+            wanted["digest"] = digest
         if not chosen:
-            raise InvalidInput.one(
-                source,
-                "images",
-                f"no entry with name {name!r} (add `- name: {name}` with a newTag under "
-                "images, or set kustomize.image in .model-bot.yaml)",
-            )
+            entry = {"name": add_name or name, **wanted}
+            return [_add_entry(text, root, images, entry, source)]
         edits = []
-        for position, entry in chosen:
-            field = f"images[{position}]"
-            if _get(entry, "digest") is not None:
-                raise InvalidInput.one(
-                    source, f"{field}.digest", "pins a digest, which wins over newTag (remove it)"
-                )
-            wanted = {"newTag": tag} if new_name is None else {"newName": new_name, "newTag": tag}
+        for position, node in chosen:
             for key, value in wanted.items():
-                edits.extend(_set_or_add(text, docs[0], entry, position, key, value, source))
+                edits.extend(_set_or_add(text, root, node, position, key, value, source))
+            if digest is None and _get(node, "digest") is not None:
+                edits.append(_remove_key(text, root, node, position, "digest", source))
         return edits
 
     return _edit(data, source, plan)
@@ -625,9 +784,105 @@ def _matching_entries(
     found = []
     for position, entry in enumerate(entries):
         node = _get(entry, key)
-        if isinstance(node, ScalarNode) and node.value == wanted:
+        if wanted is not None and isinstance(node, ScalarNode) and same_image(node.value, wanted):
             found.append((position, entry))
     return found
+
+
+def _block_scalar(value: str) -> str:
+    return value if plain_is_safe(value) else double_quoted(value)
+
+
+def _flow_scalar(value: str) -> str:
+    return value if plain_is_safe(value) and ":" not in value else double_quoted(value)
+
+
+def _line_after(text: str, index: int) -> int:
+    """The offset just past the line break ending the line that holds `index` (or the end)."""
+    if index > 0 and text[index - 1] == "\n":
+        return index
+    line_end = text.find("\n", index)
+    return len(text) if line_end == -1 else line_end + 1
+
+
+def _content_end(node: Node) -> int:
+    """Where a node's own text ends (a block collection's end mark lies past blank lines)."""
+    if isinstance(node, MappingNode) and node.value and not node.flow_style:
+        return _content_end(node.value[-1][1])
+    if isinstance(node, SequenceNode) and node.value and not node.flow_style:
+        return _content_end(node.value[-1])
+    return int(node.end_mark.index)
+
+
+def _dash_column(text: str, item: Node) -> int:
+    """The column of the `-` that starts a block sequence item."""
+    dash = text.rindex("-", 0, item.start_mark.index)
+    return dash - (text.rfind("\n", 0, dash) + 1)
+
+
+def _add_entry(
+    text: str, root: MappingNode, images: Node | None, entry: Mapping[str, str], source: str
+) -> tuple[_Splice, _Expected]:
+    newline = _newline(text)
+    if isinstance(images, SequenceNode) and images.flow_style:
+        close = text.rindex("]", images.start_mark.index, images.end_mark.index)
+        separator = ", " if images.value else ""
+        pairs = ", ".join(f"{k}: {_flow_scalar(v)}" for k, v in entry.items())
+        splice = _Splice(close, close, f"{separator}{{{pairs}}}")
+        return splice, _Expected(0, ("images", len(images.value)), dict(entry))
+    if isinstance(images, SequenceNode):
+        last = images.value[-1]
+        column = _dash_column(text, images.value[0])
+        at = _line_after(text, _content_end(last))
+        lead = "" if at == 0 or text[at - 1] == "\n" else newline
+        expected = _Expected(0, ("images", len(images.value)), dict(entry))
+        return _Splice(at, at, lead + _block_entry(entry, column, newline)), expected
+    if root.flow_style:
+        raise InvalidInput.one(
+            source, "", "a flow-style Kustomization ({...}): add the images entry by hand"
+        )
+    sequences = [
+        value for _, value in root.value if isinstance(value, SequenceNode) and value.value
+    ]
+    block = [value for value in sequences if not value.flow_style]
+    column = _dash_column(text, block[0].value[0]) if block else 0
+    lead = newline if text and not text.endswith("\n") else ""
+    body = f"images:{newline}{_block_entry(entry, column, newline)}"
+    return _Splice(len(text), len(text), lead + body), _Expected(0, ("images",), [dict(entry)])
+
+
+def _block_entry(entry: Mapping[str, str], column: int, newline: str) -> str:
+    pad = " " * column
+    lines = [
+        f"{pad}{'- ' if i == 0 else '  '}{key}: {_block_scalar(value)}{newline}"
+        for i, (key, value) in enumerate(entry.items())
+    ]
+    return "".join(lines)
+
+
+def _remove_key(
+    text: str, doc: Node, entry: Node, position: int, key: str, source: str
+) -> tuple[_Splice, _Expected]:
+    """Remove `key: value` from a mapping entry of `images`, leaving the rest as it is."""
+    assert isinstance(entry, MappingNode)
+    pairs = list(entry.value)
+    at = next(i for i, (k, _) in enumerate(pairs) if isinstance(k, ScalarNode) and k.value == key)
+    field = f"images[{position}].{key}"
+    key_node, value_node = pairs[at]
+    if value_node.anchor is not None or key_node.anchor is not None:
+        raise InvalidInput.one(source, field, "value uses a YAML anchor or alias (edit it by hand)")
+    expected = _Expected(0, ("images", position, key), _DELETED)
+    start = key_node.start_mark.index
+    if at == 0:
+        if len(pairs) == 1:
+            raise InvalidInput.one(source, field, "the entry has no name (add one)")
+        return _Splice(start, pairs[1][0].start_mark.index, ""), expected
+    if entry.flow_style:
+        return _Splice(pairs[at - 1][1].end_mark.index, value_node.end_mark.index, ""), expected
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip(" "):
+        raise InvalidInput.one(source, field, "not on a line of its own (remove it by hand)")
+    return _Splice(line_start, _line_after(text, value_node.end_mark.index), ""), expected
 
 
 def _set_or_add(
@@ -641,35 +896,38 @@ def _set_or_add(
             return []
         splice, held = _value_splice(text, key_node, node, value, source, field)
         return [(splice, _Expected(0, parts, held))]
-    assert isinstance(entry, MappingNode)
-    scalar = value if plain_is_safe(value) else double_quoted(value)
+    if not isinstance(entry, MappingNode):
+        raise InvalidInput.one(source, f"images[{position}]", "expected a mapping (name, newTag)")
     if entry.flow_style:
         close = text.rindex("}", entry.start_mark.index, entry.end_mark.index)
         separator = ", " if entry.value else ""
+        scalar = _flow_scalar(value)
         return [(_Splice(close, close, f"{separator}{key}: {scalar}"), _Expected(0, parts, value))]
     if not entry.value:
         raise InvalidInput.one(source, f"images[{position}]", "empty entry (add a name)")
     column = entry.value[0][0].start_mark.column
-    end = entry.value[-1][1].end_mark.index
     newline = _newline(text)
-    if end > 0 and text[end - 1] == "\n":
-        at, lead = end, ""
-    else:
-        line_end = text.find("\n", end)
-        at, lead = (len(text), newline) if line_end == -1 else (line_end + 1, "")
-    line = f"{lead}{' ' * column}{key}: {scalar}{newline}"
+    at = _line_after(text, _content_end(entry))
+    lead = newline if at == len(text) and not text.endswith("\n") else ""
+    line = f"{lead}{' ' * column}{key}: {_block_scalar(value)}{newline}"
     return [(_Splice(at, at, line), _Expected(0, parts, value))]
 
 
 __all__ = [
+    "POD_SPEC_PATHS",
     "ImageRef",
     "YamlValueError",
     "decode",
     "double_quoted",
+    "edit_images_in_bytes",
     "encode",
+    "image_reference",
     "load_all",
+    "normalize_image_name",
+    "parsable",
     "parse_key_path",
     "plain_is_safe",
+    "same_image",
     "set_image_tag_in_bytes",
     "set_kustomize_image_in_bytes",
     "set_values_in_bytes",

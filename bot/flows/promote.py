@@ -23,16 +23,30 @@ from bot.core.plan import rollout_plan
 from bot.core.policy import Policy
 from bot.core.pulls import PullRequestInfo
 from bot.core.render import (
+    ChangeSet,
+    CurrentVersion,
     RenderRequest,
     candidate_paths,
+    declares_model_version,
     model_dir,
+    needs_whole_folder,
     query_context,
     read_current_version,
+    recorded_image,
+    recorded_versions,
     render_change,
 )
 from bot.core.target import NotifyTarget
-from bot.core.trailers import CODE_COMMIT, MLFLOW_RUN, bot_trailers
+from bot.core.trailers import (
+    CODE_COMMIT,
+    IMAGE,
+    IMAGE_TAG,
+    MLFLOW_RUN,
+    PREVIOUS_IMAGE_TAG,
+    bot_trailers,
+)
 from bot.flows.session import (
+    HISTORY,
     Converged,
     add_labels,
     check_environment,
@@ -93,6 +107,7 @@ class _Plan:
     report_path: str
     config: BotConfig
     already_deployed: bool
+    image_trailers: dict[str, str | None]  # Image, Image-Tag, Previous-Image-Tag, where needed
 
 
 def plan_promotion(
@@ -118,9 +133,9 @@ def plan_promotion(
         for p in candidate_paths(config, environment, model, version)
         if (data := workspace.read(p)) is not None
     }
+    if needs_whole_folder(existing):  # a kustomization, or a Rollout with a workloadRef
+        existing = {**workspace.tree_of("HEAD", [folder]), **existing}
     image = evidence.model.image or options.image
-    current = read_current_version(existing, config, image_repository=image)
-    previous = current.version if current else None
     effective = policy.for_environment(environment)
     try:
         change = render_change(
@@ -139,6 +154,10 @@ def plan_promotion(
         )
     except InvalidInput as error:
         raise _from_evidence(error, image_from_evidence=bool(evidence.model.image)) from None
+    current, image_trailers = _versions(
+        workspace, config, folder, model, environment, existing, change
+    )
+    previous = current.version if current else None
     meta = ProposalMeta("promote", model, environment, version, previous)
     plan = rollout_plan(effective, query_context(config, model, environment))
     report = promotion_report(
@@ -159,7 +178,47 @@ def plan_promotion(
         report_path=report_path,
         config=config,
         already_deployed=previous == version and change.outcome == "unchanged",
+        image_trailers=image_trailers,
     )
+
+
+def _versions(
+    workspace: Workspace,
+    config: BotConfig,
+    folder: str,
+    model: str,
+    environment: str,
+    existing: dict[str, bytes],
+    change: ChangeSet,
+) -> tuple[CurrentVersion | None, dict[str, str | None]]:
+    """The version the folder declares now, and the image trailers of the promotion.
+
+    A folder that names only an image tag (kustomize, a values file without a model version
+    key, plain manifests) stands for the model version the bot recorded with that tag in
+    its commits' trailers; such a promotion records its image and both tags in turn, so
+    that a later run (and a rollback) reads the model version back, not the tag."""
+    after = {**existing, **change.files}
+    for path in change.deleted:
+        after.pop(path, None)
+    image = change.image_repository
+    current = read_current_version(existing, config, image_repository=image)
+    needs_record = current is not None and not declares_model_version(existing, config)
+    records = not declares_model_version(after, config)
+    if not (needs_record or records):
+        return current, {}
+    trailers = [commit.trailers for commit in workspace.log([folder], max_count=HISTORY)]
+    image = image or recorded_image(trailers, model, environment)
+    if needs_record:
+        recorded = recorded_versions(trailers, model, environment)
+        current = read_current_version(existing, config, image_repository=image, recorded=recorded)
+    if not records:
+        return current, {}
+    new = read_current_version(after, config, image_repository=image)
+    return current, {
+        IMAGE: image,
+        IMAGE_TAG: new.tag if new else None,
+        PREVIOUS_IMAGE_TAG: current.tag if current else None,
+    }
 
 
 # What render calls its inputs (`model-bot render` flags) and where promote got them.
@@ -269,7 +328,11 @@ def _promote(
         body=f"Gates passed; evaluation report: {plan.report_path}",
         trailers=bot_trailers(
             plan.meta,
-            {MLFLOW_RUN: evidence.lineage.run_id, CODE_COMMIT: evidence.lineage.code_commit},
+            {
+                **plan.image_trailers,
+                MLFLOW_RUN: evidence.lineage.run_id,
+                CODE_COMMIT: evidence.lineage.code_commit,
+            },
         ),
         author=(plan.config.commit_author.name, plan.config.commit_author.email),
     )

@@ -43,10 +43,20 @@ from bot.core.names import (
 )
 from bot.core.policy import Policy
 from bot.core.pulls import PullRequestInfo
+from bot.core.render import (
+    CurrentVersion,
+    declares_model_version,
+    read_current_version,
+    recorded_image,
+    recorded_versions,
+)
 from bot.core.rollback import Method, RollbackOptions, RollbackResult
 from bot.core.rollback_window import check_rollback_window
 from bot.core.trailers import (
+    IMAGE,
+    IMAGE_TAG,
     NO_REASON,
+    PREVIOUS_IMAGE_TAG,
     REASON,
     REQUESTED_BY,
     bot_trailers,
@@ -59,7 +69,6 @@ from bot.flows.session import (
     Converged,
     add_labels,
     converge_branch,
-    declared_version,
     find_promotion_pull,
     read_deployment,
     request_configured_reviewers,
@@ -79,6 +88,64 @@ from bot.text.rollback import (
 MERGE_SEARCH = 100  # commits of the base searched for the merge that brought a promotion in
 
 
+# --------------------------------------------------------------------------- versions
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What the bot's commits recorded for a folder that names only an image tag
+    (kustomize, a values file without a model version key, plain manifests): which model
+    version each tag stands for, and the model's image."""
+
+    versions: Mapping[str, str]
+    image: str | None
+
+
+def _record_of(deployment: Deployment) -> _Record:
+    trailers = [commit.trailers for commit in deployment.history]
+    model, environment = deployment.model, deployment.environment
+    return _Record(
+        recorded_versions(trailers, model, environment),
+        recorded_image(trailers, model, environment),
+    )
+
+
+def _folder_files(
+    workspace: Workspace,
+    folder: str,
+    paths: Sequence[str],
+    ref: str | None,
+    also: Sequence[str] = (),
+) -> dict[str, bytes]:
+    """The folder's files at `ref`, or in the working tree (`ref` None: the files of the
+    folder at HEAD and at the refs `also`, and `paths`, as the working tree holds them)."""
+    if ref is not None:
+        return workspace.tree_of(ref, [folder])
+    names = set(paths) | set(workspace.tree_of("HEAD", [folder]))
+    for other in also:
+        names |= set(workspace.tree_of(other, [folder]))
+    return {p: data for p in sorted(names) if (data := workspace.read(p)) is not None}
+
+
+def _folder_version(
+    files: Mapping[str, bytes],
+    config: BotConfig,
+    record: _Record,
+    extra: Mapping[str, str] | None = None,
+) -> CurrentVersion | None:
+    """The (version, tag) the folder declares, a tag standing for its recorded version."""
+    versions = {**record.versions, **(extra or {})}
+    return read_current_version(files, config, image_repository=record.image, recorded=versions)
+
+
+def _with_recorded_version(workspace: Workspace, deployment: Deployment) -> Deployment:
+    """The deployment whose current version is read from the whole folder, a tag standing
+    for the model version the bot recorded with it (`bot.flows.session` reads the tag)."""
+    files = _folder_files(workspace, deployment.folder, deployment.paths, "HEAD")
+    current = _folder_version(files, deployment.config, _record_of(deployment))
+    return replace(deployment, current=current.version if current else None)
+
+
 # --------------------------------------------------------------------------- planning
 
 
@@ -95,6 +162,8 @@ class _Plan:
     restore_ref: str  # a commit whose folder holds the target state
     report_path: str | None  # the bad version's committed report (kept)
     distance: int  # how many version changes back the target is
+    record: _Record = _Record({}, None)  # see `_Record`
+    target_tag: str | None = None  # the image tag the promotion replaced (tag-only folders)
 
 
 @dataclass(frozen=True)
@@ -146,7 +215,15 @@ def plan_rollback(
         else None
     )
 
-    def plan(target: str, revert_sha: str | None, restore_ref: str, distance: int) -> _Plan:
+    record = _record_of(deployment)
+
+    def plan(
+        target: str,
+        revert_sha: str | None,
+        restore_ref: str,
+        distance: int,
+        target_tag: str | None = None,
+    ) -> _Plan:
         return _Plan(
             config=deployment.config,
             folder=deployment.folder,
@@ -159,6 +236,8 @@ def plan_rollback(
             restore_ref=restore_ref,
             report_path=report_path,
             distance=distance,
+            record=record,
+            target_tag=target_tag,
         )
 
     previous = deployment.previous
@@ -184,7 +263,8 @@ def plan_rollback(
         merge = introducing_commit(
             workspace.log([], max_count=MERGE_SEARCH), workspace.head_sha(), promotion.sha
         )
-        return plan(target, merge or promotion.sha, promotion.parents[0], 1)
+        target_tag = promotion.trailers.get(PREVIOUS_IMAGE_TAG, "").strip() or None
+        return plan(target, merge or promotion.sha, promotion.parents[0], 1, target_tag)
     ref, distance = _find_version(workspace, deployment, to)
     return plan(to, None, ref, distance)
 
@@ -205,11 +285,11 @@ def _find_version(workspace: Workspace, deployment: Deployment, version: str) ->
         claim = bot_commit_of(commit, model, environment)
         if claim is not None and claim.version == version:
             return commit.sha, _changes_since(history[:index], model, environment)
+    record = _record_of(deployment)
     for index, commit in enumerate(history):
-        declared = declared_version(
-            workspace, deployment.config, deployment.paths, deployment.folder, commit.sha
-        )
-        if declared == version:
+        files = _folder_files(workspace, deployment.folder, deployment.paths, commit.sha)
+        declared = _folder_version(files, deployment.config, record)
+        if declared is not None and declared.version == version:
             return commit.sha, _changes_since(history[:index], model, environment)
     known = sorted({claim.version for _, claim in deployment.bot_commits() if claim.version})
     raise InvalidInput.one(
@@ -258,6 +338,7 @@ def rollback_in_session(
     workspace = session.workspace
     if deployment is None:
         deployment = read_deployment(workspace, options.environment, options.model)
+    deployment = _with_recorded_version(workspace, deployment)
     auto_merge = options.auto_merge or (
         policy is not None
         and policy.for_environment(options.environment).on_regression == "rollback_and_merge"
@@ -361,7 +442,24 @@ class _Rollback:
             promotion_pull_request=promotion_pr,
         )
         files: dict[str, bytes | None] = {p: after.get(p) for p in set(before) | set(after)}
-        return self._publish(result, detail, files, after)
+        return self._publish(result, detail, files, after, self._image_trailers(before, after))
+
+    def _image_trailers(
+        self, before: Mapping[str, bytes], after: Mapping[str, bytes]
+    ) -> dict[str, str | None]:
+        """Where the folder names only an image tag, which image and tags the rollback moves
+        between (a later run reads the version back through them)."""
+        plan = self.plan
+        if declares_model_version(after, plan.config):
+            return {}
+        image = plan.record.image
+        new = read_current_version(after, plan.config, image_repository=image)
+        old = read_current_version(before, plan.config, image_repository=image)
+        return {
+            IMAGE: image,
+            IMAGE_TAG: new.tag if new else None,
+            PREVIOUS_IMAGE_TAG: old.tag if old else None,
+        }
 
     def _work_out(self) -> tuple[Method, str, dict[str, bytes] | None]:
         """Revert (or restore) in the local clone: the method, the commit message's detail
@@ -374,8 +472,12 @@ class _Rollback:
             if workspace.revert(plan.revert_sha, roots):
                 if plan.report_path:
                     workspace.restore_paths("HEAD", [plan.report_path])  # keep the report
-                declared = declared_version(workspace, plan.config, plan.paths, plan.folder, None)
-                if declared == plan.target:
+                files = _folder_files(
+                    workspace, plan.folder, plan.paths, None, also=[plan.restore_ref]
+                )
+                extra = {plan.target_tag: plan.target} if plan.target_tag else None
+                declared = _folder_version(files, plan.config, plan.record, extra)
+                if declared is not None and declared.version == plan.target:
                     method = "revert"
                 else:  # applied, but the folder moved on since: restore it exactly
                     workspace.restore_paths("HEAD", roots)
@@ -401,6 +503,7 @@ class _Rollback:
         detail: str,
         files: Mapping[str, bytes | None],
         after: Mapping[str, bytes],
+        image_trailers: Mapping[str, str | None],
     ) -> RollbackResult:
         plan = self.plan
         request = CommitRequest(
@@ -412,6 +515,7 @@ class _Rollback:
             trailers=bot_trailers(
                 self.meta,
                 {
+                    **image_trailers,
                     REASON: trailer_value(self.options.reason) or NO_REASON,
                     REQUESTED_BY: self.options.requested_by,
                 },

@@ -51,6 +51,8 @@ def refused(text: str) -> list[tuple[str, str, str]]:
         ("paths.report", "reports/{model}/{version}.md"),
         ("value_keys.image_tag", "image.tag"),
         ("value_keys.model_version", "model.version"),
+        ("value_keys.image_repository", "image.repository"),
+        ("value_keys.image_digest", None),
         ("value_keys.extra", {}),
         ("kustomize.image", None),
         ("kustomize.set_new_name", False),
@@ -190,6 +192,19 @@ chatops: {permission: maintain}
     assert (config.reviewers, config.team_reviewers) == (("bob",), ("acme/ml",))
     assert (config.commit_author.name, config.commit_author.email) == ("Bot", "bot@example.com")
     assert config.chatops.permission == "maintain"
+
+
+def test_value_keys_can_be_switched_off() -> None:
+    config = parse_config(
+        "value_keys: {model_version: null, image_repository: null, image_digest: image.digest}\n"
+    )
+    assert config.value_keys.model_version is None
+    assert config.value_keys.image_repository is None
+    assert config.value_keys.image_digest == "image.digest"
+    schema = config_json_schema()
+    jsonschema.validate({"value_keys": {"model_version": None}}, schema)
+    with pytest.raises(InvalidInput, match=r"value_keys\.image_tag"):
+        parse_config("value_keys: {image_tag: null}\n")
 
 
 # --- environment() --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from bot.core import resources
-from bot.core.config import BotConfig
+from bot.core.config import DEFAULT_CONFIG, BotConfig
 from bot.core.errors import InvalidInput
 from bot.core.manifests import validate_file
 from bot.core.policy import Policy
@@ -29,13 +29,16 @@ from bot.core.render import (
     CurrentVersion,
     RenderRequest,
     candidate_paths,
+    declares_model_version,
     is_bot_owned,
+    needs_whole_folder,
     query_context,
     read_current_version,
+    recorded_versions,
     render_change,
 )
 from bot.core.resources import bundled_templates, templates_dir
-from tests.core.test_yamledit import changed_lines
+from tests.core.test_yamledit import NEW, OLD, changed_lines, diff_lines
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "render"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -523,10 +526,13 @@ def test_kustomize_image_name_and_new_name_from_config() -> None:
     }
 
 
-def test_kustomize_without_a_matching_entry() -> None:
+def test_kustomize_without_a_matching_entry_gets_one() -> None:
     kustomization = f"{FOLDER}/kustomization.yml"
-    with pytest.raises(InvalidInput, match=r"no entry with name 'ghcr\.io/acme/fraud-detector'"):
-        render_change(make_request(), {kustomization: b"images:\n- name: x\n  newTag: v\n"})
+    change = render_change(make_request(), {kustomization: b"images:\n- name: x\n  newTag: v\n"})
+    assert change.files[kustomization] == (
+        b"images:\n- name: x\n  newTag: v\n- name: ghcr.io/acme/fraud-detector\n"
+        b"  newTag: 7-3f2a1c9\n"
+    )
 
 
 # --- current version ------------------------------------------------------------------------
@@ -653,3 +659,330 @@ def test_missing_bundled_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         resources.templates_dir()
     with pytest.raises(resources.MissingResource, match="reinstall"):
         resources.crd_path("Rollout")
+
+
+# --- layouts real repositories use ------------------------------------------------------------
+
+
+DEPLOYMENT = f"{FOLDER}/deployment.yaml"
+KUSTOMIZE = f"{FOLDER}/kustomization.yaml"
+
+HAND_VALUES_NO_VERSION = b"""\
+# chart values, written by the team
+image:
+  repository: ghcr.io/acme/fraud-detector   # pushed by CI
+  tag: "6-9e8d7c6"
+replicaCount: 2
+"""
+
+
+def no_version_key() -> BotConfig:
+    return BotConfig.model_validate({"value_keys": {"model_version": None}})
+
+
+def test_model_version_key_switched_off_edits_only_the_tag() -> None:
+    change = render_change(make_request(config=no_version_key()), {VALUES: HAND_VALUES_NO_VERSION})
+    assert diff_lines(HAND_VALUES_NO_VERSION, change.files[VALUES]) == [
+        '-  tag: "6-9e8d7c6"\n',
+        '+  tag: "7-3f2a1c9"\n',
+    ]
+    rendered_values = load(render_change(make_request(config=no_version_key()), {}).files[VALUES])
+    assert rendered_values["image"]["tag"] == "7-3f2a1c9"
+    assert rendered_values["model"]["version"] == "7"  # the chart default, not a promoted key
+
+
+def test_the_image_repository_is_read_from_a_hand_written_values_file() -> None:
+    """No --image, no image_repository: the values file names the image (item 2)."""
+    request = make_request(image_repository=None, config=no_version_key())
+    change = render_change(request, {VALUES: HAND_VALUES_NO_VERSION})
+    rollout = load(change.files[ROLLOUT])
+    assert rollout["spec"]["template"]["spec"]["containers"][0]["image"] == f"{IMAGE}:7-3f2a1c9"
+    custom = BotConfig.model_validate(
+        {"value_keys": {"model_version": None, "image_repository": "app.image"}}
+    )
+    values = b"app:\n  image: ghcr.io/acme/other\nimage:\n  tag: v1\n"
+    change = render_change(make_request(image_repository=None, config=custom), {VALUES: values})
+    assert "ghcr.io/acme/other:7-3f2a1c9" in change.files[ROLLOUT].decode()
+
+
+def test_the_image_repository_is_read_from_a_hand_written_rollout() -> None:
+    rollout = (GOLDEN / "hand-written" / "rollout.before.yaml").read_bytes()
+    hand = (GOLDEN / "hand-written" / "values.before.yaml").read_bytes()
+    given = render_change(make_request(), {VALUES: hand, ROLLOUT: rollout})
+    inferred = render_change(make_request(image_repository=None), {VALUES: hand, ROLLOUT: rollout})
+    assert inferred.files[ROLLOUT] == given.files[ROLLOUT]
+
+
+def test_a_bot_owned_file_is_no_source_of_the_image() -> None:
+    with pytest.raises(InvalidInput, match=r"^--image: no image repository to render"):
+        render_change(make_request(image_repository=None), dict(rendered().files))
+
+
+MANIFEST_ROLLOUT = b"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: fraud-detector
+spec:
+  template:
+    spec:
+      containers:
+        - name: model
+          image: ghcr.io/acme/fraud-detector:6-9e8d7c6
+  strategy:
+    canary:
+      steps:
+        - setWeight: 20
+        - analysis: {templates: [{templateName: success-rate}]}
+"""
+
+
+def test_a_folder_of_hand_written_manifests_gets_no_helm_values() -> None:
+    """A person's Rollout and no values file: the bot edits the image line only."""
+    change = render_change(make_request(), {ROLLOUT: MANIFEST_ROLLOUT})
+    assert change.changed == (ROLLOUT,)
+    assert VALUES not in change.files and ANALYSIS not in change.files
+    assert diff_lines(MANIFEST_ROLLOUT, change.files[ROLLOUT]) == [
+        "-          image: ghcr.io/acme/fraud-detector:6-9e8d7c6\n",
+        "+          image: ghcr.io/acme/fraud-detector:7-3f2a1c9\n",
+    ]
+    referring = MANIFEST_ROLLOUT.replace(b"success-rate", b"fraud-detector-analysis")
+    change = render_change(make_request(), {ROLLOUT: referring})
+    assert change.changed == (ROLLOUT, ANALYSIS)  # the Rollout names the bot's template
+    assert read_current_version(dict(change.files)) == ("7-3f2a1c9", "7-3f2a1c9")
+
+
+WORKLOAD_ROLLOUT = b"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: fraud-detector
+spec:
+  workloadRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: fraud-detector
+  strategy:
+    canary:
+      steps: [{setWeight: 50}]
+"""
+
+WORKLOAD_DEPLOYMENT = b"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: fraud-detector
+spec:
+  replicas: 0
+  template:
+    spec:
+      containers:
+        - name: model
+          image: ghcr.io/acme/fraud-detector:6-9e8d7c6   # the model server
+"""
+
+
+def test_a_rollout_with_a_workload_ref_edits_the_referenced_deployment() -> None:
+    existing = {ROLLOUT: WORKLOAD_ROLLOUT, DEPLOYMENT: WORKLOAD_DEPLOYMENT}
+    change = render_change(make_request(), existing)
+    assert change.changed == (DEPLOYMENT,)
+    assert diff_lines(WORKLOAD_DEPLOYMENT, change.files[DEPLOYMENT]) == [
+        "-          image: ghcr.io/acme/fraud-detector:6-9e8d7c6   # the model server\n",
+        "+          image: ghcr.io/acme/fraud-detector:7-3f2a1c9   # the model server\n",
+    ]
+    assert read_current_version(existing) == ("6-9e8d7c6", "6-9e8d7c6")
+    inferred = render_change(make_request(image_repository=None), existing)
+    assert inferred.files == change.files
+    # The Deployment in the Rollout's own file.
+    both = WORKLOAD_ROLLOUT + b"---\n" + WORKLOAD_DEPLOYMENT
+    change = render_change(make_request(), {ROLLOUT: both})
+    assert change.changed == (ROLLOUT,)
+    assert len(diff_lines(both, change.files[ROLLOUT])) == 2
+
+
+def test_a_workload_ref_to_nothing_in_the_folder() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        render_change(make_request(), {ROLLOUT: WORKLOAD_ROLLOUT})
+    assert str(caught.value) == (
+        f"{ROLLOUT}: spec.workloadRef: Rollout fraud-detector refers to Deployment "
+        f"fraud-detector, which no YAML file in {FOLDER} holds (put it in the folder, or "
+        "let the Rollout hold the pod template)"
+    )
+
+
+def test_needs_the_whole_folder() -> None:
+    assert not needs_whole_folder({ROLLOUT: MANIFEST_ROLLOUT, VALUES: b"a: 1\n"})
+    assert needs_whole_folder({ROLLOUT: WORKLOAD_ROLLOUT})
+    assert needs_whole_folder({KUSTOMIZE: KUSTOMIZATION})
+    assert not needs_whole_folder(dict(rendered().files))
+
+
+def test_digest_from_the_evidence() -> None:
+    pinned = MANIFEST_ROLLOUT.replace(b":6-9e8d7c6", f":6-9e8d7c6@{OLD}".encode())
+    change = render_change(make_request(), {ROLLOUT: pinned})
+    assert f"image: {IMAGE}:7-3f2a1c9\n".encode() in change.files[ROLLOUT]  # stale digest dropped
+    by_tag = render_change(make_request(image_tag=f"7-3f2a1c9@{NEW}"), {ROLLOUT: pinned})
+    by_image = render_change(make_request(image_repository=f"{IMAGE}@{NEW}"), {ROLLOUT: pinned})
+    assert f"image: {IMAGE}:7-3f2a1c9@{NEW}\n".encode() in by_tag.files[ROLLOUT]
+    assert by_image.files == by_tag.files
+    fresh = load(render_change(make_request(image_tag=f"7-3f2a1c9@{NEW}"), {}).files[ROLLOUT])
+    assert fresh["spec"]["template"]["spec"]["containers"][0]["image"] == f"{IMAGE}:7-3f2a1c9@{NEW}"
+    assert read_current_version(dict(by_tag.files)) == ("7-3f2a1c9", "7-3f2a1c9")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"image_tag": "7@sha256:abc"}, "--tag: bad image digest 'sha256:abc'"),
+        (
+            {"image_tag": f"7@{NEW}", "image_repository": f"{IMAGE}@{OLD}"},
+            "--image: names digest " + OLD,
+        ),
+    ],
+)
+def test_bad_digests(fields: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        render_change(make_request(**fields), {})
+
+
+def test_kustomize_adds_a_missing_images_entry_spelled_as_the_manifests_do() -> None:
+    kustomization = b"resources:\n  - rollout.yaml\n"
+    rollout = MANIFEST_ROLLOUT.replace(b"ghcr.io/acme/fraud-detector", b"argoproj/rollouts-demo")
+    request = make_request(image_repository="docker.io/argoproj/rollouts-demo")
+    change = render_change(request, {KUSTOMIZE: kustomization, ROLLOUT: rollout})
+    assert change.changed == (KUSTOMIZE,)
+    assert change.files[KUSTOMIZE] == (
+        b"resources:\n  - rollout.yaml\nimages:\n  - name: argoproj/rollouts-demo\n"
+        b"    newTag: 7-3f2a1c9\n"
+    )
+    again = render_change(request, {KUSTOMIZE: change.files[KUSTOMIZE], ROLLOUT: rollout})
+    assert again.outcome == "unchanged"
+
+
+def test_kustomize_digest_entry() -> None:
+    data = f'images:\n- name: {IMAGE}\n  newTag: "6"\n  digest: {OLD}\n'.encode()
+    dropped = render_change(make_request(), {KUSTOMIZE: data}).files[KUSTOMIZE]
+    assert dropped == f'images:\n- name: {IMAGE}\n  newTag: "7-3f2a1c9"\n'.encode()
+    pinned = render_change(make_request(image_tag=f"7-3f2a1c9@{NEW}"), {KUSTOMIZE: data})
+    assert pinned.files[KUSTOMIZE] == (
+        f'images:\n- name: {IMAGE}\n  newTag: "7-3f2a1c9"\n  digest: {NEW}\n'.encode()
+    )
+
+
+def test_recorded_versions_read_the_bot_trailers() -> None:
+    commits = [
+        {
+            "Model": "m",
+            "Environment": "prod",
+            "Action": "rollback",
+            "Model-Version": "6",
+            "Image-Tag": "v0.0.6",
+        },
+        {
+            "Model": "m",
+            "Environment": "prod",
+            "Action": "promote",
+            "Model-Version": "7",
+            "Image-Tag": "v0.0.7",
+        },
+        {
+            "Model": "m",
+            "Environment": "prod",
+            "Action": "promote",
+            "Model-Version": "5",
+            "Image-Tag": "v0.0.6",
+        },  # older: the newer record of the tag wins
+        {
+            "Model": "other",
+            "Environment": "prod",
+            "Action": "promote",
+            "Model-Version": "9",
+            "Image-Tag": "v9",
+        },
+        {"Model": "m", "Environment": "prod", "Action": "promote", "Model-Version": "4"},
+    ]
+    assert recorded_versions(commits, "m", "prod") == {"v0.0.6": "6", "v0.0.7": "7"}
+
+
+def test_the_version_of_a_folder_that_names_only_a_tag_is_the_recorded_one() -> None:
+    kustomization = {KUSTOMIZE: KUSTOMIZATION}
+    assert read_current_version(kustomization) == ("6", "6")
+    assert read_current_version(kustomization, recorded={"6": "41"}) == ("41", "6")
+    assert read_current_version(kustomization, recorded={"5": "40"}) == ("6", "6")
+    values = {VALUES: HAND_VALUES_NO_VERSION}
+    assert read_current_version(values, no_version_key()) == ("6-9e8d7c6", "6-9e8d7c6")
+    assert read_current_version(values, no_version_key(), recorded={"6-9e8d7c6": "6"}) == (
+        "6",
+        "6-9e8d7c6",
+    )
+    declared = {VALUES: (GOLDEN / "hand-written" / "values.before.yaml").read_bytes()}
+    assert read_current_version(declared, recorded={"6-9e8d7c6": "99"}) == ("6", "6-9e8d7c6")
+    assert declares_model_version(declared, DEFAULT_CONFIG)
+    assert not declares_model_version(values, no_version_key())
+    assert not declares_model_version(kustomization, DEFAULT_CONFIG)
+    assert not declares_model_version({ROLLOUT: MANIFEST_ROLLOUT}, DEFAULT_CONFIG)
+    assert read_current_version({ROLLOUT: MANIFEST_ROLLOUT}, recorded={"6-9e8d7c6": "6"}) == (
+        "6",
+        "6-9e8d7c6",
+    )
+    tabbed = {VALUES: b"image:\n  tag: v3\t# tab\nmodel:\n  version: '3'\t# tab\n"}
+    assert read_current_version(tabbed) == ("3", "v3")
+
+
+def test_a_values_digest_key_is_set_or_emptied() -> None:
+    config = BotConfig.model_validate({"value_keys": {"image_digest": "image.digest"}})
+    values = f'image:\n  tag: "6"\n  digest: "{OLD}"   # set by CI\nmodel:\n  version: 6\n'.encode()
+    pinned = render_change(make_request(config=config, image_tag=f"7@{NEW}"), {VALUES: values})
+    assert diff_lines(values, pinned.files[VALUES]) == [
+        '-  tag: "6"\n',
+        f'-  digest: "{OLD}"   # set by CI\n',
+        '+  tag: "7"\n',
+        f'+  digest: "{NEW}"   # set by CI\n',
+        "-  version: 6\n",
+        "+  version: 7\n",
+    ]
+    emptied = render_change(make_request(config=config, image_tag="7"), {VALUES: values})
+    assert load(emptied.files[VALUES])["image"]["digest"] == ""  # a stale digest would pin 6
+    assert load(render_change(make_request(config=config), {}).files[VALUES])["image"] == {
+        "repository": IMAGE,
+        "tag": "7-3f2a1c9",
+        "digest": "",
+        "pullPolicy": "IfNotPresent",
+    }
+
+
+def test_a_kustomize_folder_without_an_entry_declares_the_manifests_tag() -> None:
+    existing = {KUSTOMIZE: b"resources: [rollout.yaml]\n", ROLLOUT: MANIFEST_ROLLOUT}
+    assert needs_whole_folder(existing)
+    assert read_current_version(existing) == ("6-9e8d7c6", "6-9e8d7c6")
+    assert read_current_version(existing, image_repository=IMAGE, recorded={"6-9e8d7c6": "6"}) == (
+        "6",
+        "6-9e8d7c6",
+    )
+    change = render_change(make_request(image_repository=None), existing)
+    assert change.image_repository == IMAGE  # the one image the manifests run
+    assert change.files[KUSTOMIZE].endswith(
+        f"images:\n- name: {IMAGE}\n  newTag: 7-3f2a1c9\n".encode()
+    )
+
+
+def test_reading_follows_custom_paths() -> None:
+    config = BotConfig.model_validate(
+        {"paths": {"values": "helm/values-prod.yaml", "rollout": "k8s/rollout.yaml"}}
+    )
+    values = {"apps/m/helm/values-prod.yaml": b"image:\n  tag: v3\nmodel:\n  version: 3\n"}
+    assert read_current_version(values, config) == ("3", "v3")
+    assert declares_model_version(values, config)
+    rollout = {"apps/m/k8s/rollout.yaml": MANIFEST_ROLLOUT}
+    assert read_current_version(rollout, config) == ("6-9e8d7c6", "6-9e8d7c6")
+
+
+def test_a_workload_that_does_not_run_the_image() -> None:
+    existing = {ROLLOUT: WORKLOAD_ROLLOUT, DEPLOYMENT: WORKLOAD_DEPLOYMENT}
+    with pytest.raises(InvalidInput) as caught:
+        render_change(make_request(image_repository="ghcr.io/acme/other"), existing)
+    assert str(caught.value) == (
+        f"{ROLLOUT}: spec.workloadRef: no container of the workload the Rollout names runs "
+        "image 'ghcr.io/acme/other' (set its image to ghcr.io/acme/other:<tag>, or pass the "
+        "image the file uses with --image)"
+    )

@@ -15,6 +15,9 @@ from bot.core.errors import InvalidInput
 from bot.core.yamledit import (
     ImageRef,
     double_quoted,
+    edit_images_in_bytes,
+    load_all,
+    normalize_image_name,
     parse_key_path,
     plain_is_safe,
     set_image_tag_in_bytes,
@@ -423,7 +426,6 @@ def test_rollout_edit_plain_image() -> None:
     ("data", "message"),
     [
         (HAND_ROLLOUT.replace(b"fraud-detector:6", b"other:6"), "no Rollout container runs"),
-        (HAND_ROLLOUT.replace(b"fraud-detector:6", b"fraud-detector:6@sha256:ab"), "digest"),
         (HAND_ROLLOUT.replace(b"kind: Rollout", b"kind: Deployment"), "no Rollout container"),
     ],
 )
@@ -479,11 +481,299 @@ def test_kustomize_edit_flow_entry_and_fallback_new_name() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"images:\n- name: other\n  newTag: v1\n", "no entry with name 'app'"),
-        (b"resources: []\n", "no entry with name"),
-        (b"images:\n- name: app\n  digest: sha256:ab\n", "pins a digest"),
+        (b"images:\n- name: app\n  newTag: &t v1\n", "anchor"),
+        (b"images: {app: v1}\n", "images: expected a list"),
+        (b"images:\n", "images: expected a list"),
+        (b"- a\n", "expected one Kustomization mapping"),
     ],
 )
 def test_kustomize_edit_refuses(data: bytes, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         set_kustomize_image_in_bytes(data, "app", "v7", "kustomization.yaml")
+
+
+# --- layouts real repositories use ------------------------------------------------------------
+
+OLD = "sha256:" + "a" * 64
+NEW = "sha256:" + "b" * 64
+
+
+def diff_lines(before: bytes, after: bytes) -> list[str]:
+    """The changed lines of a line diff, `-old` and `+new` (inserts and deletes too)."""
+    old = before.decode("utf-8-sig").splitlines(keepends=True)
+    new = after.decode("utf-8-sig").splitlines(keepends=True)
+    out = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op != "equal":
+            out += [f"-{line}" for line in old[a1:a2]] + [f"+{line}" for line in new[b1:b2]]
+    return out
+
+
+def rollout_with(image: str) -> bytes:
+    return (
+        "kind: Rollout\nspec:\n  template:\n    spec:\n      containers:\n"
+        f"        - name: model\n          image: {image}   # the model\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "normal"),
+    [
+        ("nginx", "docker.io/library/nginx"),
+        ("library/nginx", "docker.io/library/nginx"),
+        ("docker.io/nginx", "docker.io/library/nginx"),
+        ("index.docker.io/library/nginx", "docker.io/library/nginx"),
+        ("argoproj/rollouts-demo", "docker.io/argoproj/rollouts-demo"),
+        ("docker.io/argoproj/rollouts-demo", "docker.io/argoproj/rollouts-demo"),
+        ("index.docker.io/argoproj/rollouts-demo", "docker.io/argoproj/rollouts-demo"),
+        ("ghcr.io/acme/app", "ghcr.io/acme/app"),
+        ("localhost/app", "localhost/app"),
+        ("localhost:5000/app", "localhost:5000/app"),
+        ("registry.local:5000/acme/app", "registry.local:5000/acme/app"),
+    ],
+)
+def test_docker_hub_names_are_normalised(name: str, normal: str) -> None:
+    assert normalize_image_name(name) == normal
+
+
+@pytest.mark.parametrize(
+    ("written", "asked", "expected"),
+    [
+        (
+            "argoproj/rollouts-demo:blue",
+            "docker.io/argoproj/rollouts-demo",
+            "argoproj/rollouts-demo:v2",
+        ),
+        (
+            "docker.io/argoproj/rollouts-demo:blue",
+            "argoproj/rollouts-demo",
+            "docker.io/argoproj/rollouts-demo:v2",
+        ),
+        (
+            "index.docker.io/argoproj/rollouts-demo:blue",
+            "argoproj/rollouts-demo",
+            "index.docker.io/argoproj/rollouts-demo:v2",
+        ),
+        ("nginx:1.25", "library/nginx", "nginx:v2"),
+        ("docker.io/library/nginx", "nginx", "docker.io/library/nginx:v2"),
+    ],
+)
+def test_rollout_edit_matches_docker_hub_names_and_keeps_the_spelling(
+    written: str, asked: str, expected: str
+) -> None:
+    before = rollout_with(written)
+    after = set_image_tag_in_bytes(before, asked, "v2", "r")
+    assert diff_lines(before, after) == [
+        f"-          image: {written}   # the model\n",
+        f"+          image: {expected}   # the model\n",
+    ]
+
+
+def test_rollout_edit_does_not_match_another_registry() -> None:
+    with pytest.raises(InvalidInput, match="no Rollout container runs"):
+        set_image_tag_in_bytes(
+            rollout_with("ghcr.io/argoproj/rollouts-demo:1"), "argoproj/rollouts-demo", "2", "r"
+        )
+
+
+@pytest.mark.parametrize(
+    ("written", "digest", "expected"),
+    [
+        (f"ghcr.io/a/m:6@{OLD}", None, "ghcr.io/a/m:7"),  # a stale digest would pin 6
+        (f"ghcr.io/a/m@{OLD}", None, "ghcr.io/a/m:7"),
+        (f"ghcr.io/a/m:6@{OLD}", NEW, f"ghcr.io/a/m:7@{NEW}"),
+        (f"ghcr.io/a/m@{OLD}", NEW, f"ghcr.io/a/m:7@{NEW}"),
+        ("ghcr.io/a/m:6", NEW, f"ghcr.io/a/m:7@{NEW}"),
+    ],
+)
+def test_rollout_edit_of_digest_pinned_images(
+    written: str, digest: str | None, expected: str
+) -> None:
+    before = rollout_with(written)
+    after = set_image_tag_in_bytes(before, "ghcr.io/a/m", "7", "r", digest=digest)
+    assert diff_lines(before, after) == [
+        f"-          image: {written}   # the model\n",
+        f"+          image: {expected}   # the model\n",
+    ]
+    assert set_image_tag_in_bytes(after, "ghcr.io/a/m", "7", "r", digest=digest) == after
+
+
+WORKLOAD = b"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  workloadRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: web
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: other
+spec:
+  template:
+    spec:
+      containers:
+        - name: m
+          image: ghcr.io/a/m:6
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 0   # Argo Rollouts scales it
+  template:
+    spec:
+      containers:
+        - name: m
+          image: ghcr.io/a/m:6
+"""
+
+
+def test_workload_edit_changes_only_the_referenced_deployment() -> None:
+    after, matched = edit_images_in_bytes(
+        WORKLOAD, "ghcr.io/a/m", "7", "r", workloads={("Deployment", "web")}
+    )
+    assert matched == 1
+    assert after == WORKLOAD[: WORKLOAD.rindex(b"ghcr.io/a/m:6")] + b"ghcr.io/a/m:7\n"
+    untouched, none = edit_images_in_bytes(WORKLOAD, "ghcr.io/a/m", "7", "r")
+    assert (untouched, none) == (WORKLOAD, 0)  # Rollouts only: this one has no template
+
+
+KUSTOMIZE_DIGEST = f"""\
+images:
+  - name: ghcr.io/a/m
+    newTag: "6"   # bumped by model-bot
+    digest: {OLD}   # pinned by CI
+  - name: envoy
+    newTag: v1
+""".encode()
+
+
+def test_kustomize_edit_drops_a_stale_digest() -> None:
+    after = set_kustomize_image_in_bytes(KUSTOMIZE_DIGEST, "ghcr.io/a/m", "7", "k")
+    assert diff_lines(KUSTOMIZE_DIGEST, after) == [
+        '-    newTag: "6"   # bumped by model-bot\n',
+        f"-    digest: {OLD}   # pinned by CI\n",
+        '+    newTag: "7"   # bumped by model-bot\n',
+    ]
+
+
+def test_kustomize_edit_sets_the_new_digest() -> None:
+    after = set_kustomize_image_in_bytes(KUSTOMIZE_DIGEST, "ghcr.io/a/m", "7", "k", digest=NEW)
+    assert diff_lines(KUSTOMIZE_DIGEST, after) == [
+        '-    newTag: "6"   # bumped by model-bot\n',
+        f"-    digest: {OLD}   # pinned by CI\n",
+        '+    newTag: "7"   # bumped by model-bot\n',
+        f"+    digest: {NEW}   # pinned by CI\n",
+    ]
+    added = set_kustomize_image_in_bytes(
+        b"images:\n- name: app\n  newTag: v1\n", "app", "v2", "k", digest=NEW
+    )
+    assert added == f"images:\n- name: app\n  newTag: v2\n  digest: {NEW}\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            f"images:\n- digest: {OLD}\n  name: app\n  newTag: v1\n",
+            "images:\n- name: app\n  newTag: v2\n",
+        ),
+        (
+            f"images: [{{name: app, digest: {OLD}, newTag: v1}}]\n",
+            "images: [{name: app, newTag: v2}]\n",
+        ),
+        (
+            f"images: [{{digest: {OLD}, name: app}}]\n",
+            "images: [{name: app, newTag: v2}]\n",
+        ),
+    ],
+)
+def test_kustomize_edit_drops_a_digest_wherever_it_is(before: str, after: str) -> None:
+    assert set_kustomize_image_in_bytes(before.encode(), "app", "v2", "k") == after.encode()
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (  # an images list without the entry: appended in the list's own style
+            "resources:\n  - rollout.yaml\nimages:\n  - name: envoy   # sidecar\n    newTag: v1\n",
+            "resources:\n  - rollout.yaml\nimages:\n  - name: envoy   # sidecar\n    newTag: v1\n"
+            "  - name: ghcr.io/a/m\n    newTag: v7\n",
+        ),
+        (  # no images key: added at the end, indented like the file's other lists
+            "# overlay\nresources:\n  - rollout.yaml\n",
+            "# overlay\nresources:\n  - rollout.yaml\nimages:\n  - name: ghcr.io/a/m\n    newTag: v7\n",
+        ),
+        (
+            "resources:\n- rollout.yaml",
+            "resources:\n- rollout.yaml\nimages:\n- name: ghcr.io/a/m\n  newTag: v7\n",
+        ),
+        ("images: []\n", "images: [{name: ghcr.io/a/m, newTag: v7}]\n"),
+        ("images: [{name: envoy}]\n", "images: [{name: envoy}, {name: ghcr.io/a/m, newTag: v7}]\n"),
+        (
+            "images:\n- name: envoy\n  newTag: v1\n\n# trailing comment\n",
+            "images:\n- name: envoy\n  newTag: v1\n- name: ghcr.io/a/m\n  newTag: v7\n\n"
+            "# trailing comment\n",
+        ),
+    ],
+)
+def test_kustomize_edit_adds_a_missing_entry(before: str, after: str) -> None:
+    assert set_kustomize_image_in_bytes(before.encode(), "ghcr.io/a/m", "v7", "k") == after.encode()
+
+
+def test_kustomize_edit_adds_an_entry_with_new_name_and_the_given_spelling() -> None:
+    after = set_kustomize_image_in_bytes(
+        b"resources: [a.yaml]\n", "m", "v7", "k", new_name="ghcr.io/a/m", add_name="docker.io/m"
+    )
+    assert (
+        after
+        == b"resources: [a.yaml]\nimages:\n- name: docker.io/m\n  newName: ghcr.io/a/m\n  newTag: v7\n"
+    )
+
+
+def test_kustomize_edit_matches_docker_hub_names() -> None:
+    before = b"images:\n- name: argoproj/rollouts-demo\n  newTag: blue\n"
+    after = set_kustomize_image_in_bytes(before, "docker.io/argoproj/rollouts-demo", "yellow", "k")
+    assert after == b"images:\n- name: argoproj/rollouts-demo\n  newTag: yellow\n"
+
+
+TABBED = b"""\
+image:
+  repository: ghcr.io/a/m\t# where CI pushes
+  tag: v6\t\t# bumped by model-bot
+  note: "tab\t# inside quotes"\t# kept
+model:
+  version: 6 \t# an integer
+list: [a, b]\t
+"""
+
+
+def test_a_tab_before_a_comment_is_read_and_kept() -> None:
+    assert load_all(TABBED, "values.yaml") == [
+        {
+            "image": {"repository": "ghcr.io/a/m", "tag": "v6", "note": "tab\t# inside quotes"},
+            "model": {"version": 6},
+            "list": ["a", "b"],
+        }
+    ]
+    after = set_values_in_bytes(TABBED, {"image.tag": "v7", "model.version": "7"}, "values.yaml")
+    assert diff_lines(TABBED, after) == [
+        "-  tag: v6\t\t# bumped by model-bot\n",
+        "+  tag: v7\t\t# bumped by model-bot\n",
+        "-  version: 6 \t# an integer\n",
+        "+  version: 7 \t# an integer\n",
+    ]
+
+
+def test_a_tab_inside_a_block_scalar_is_content() -> None:
+    data = b"script: |\n  run\t# not a comment\ntag: v1\t# a comment\n"
+    assert load_all(data, "v.yaml") == [{"script": "run\t# not a comment\n", "tag": "v1"}]
+    after = set_values_in_bytes(data, {"tag": "v2"}, "v.yaml")
+    assert after == data.replace(b"v1", b"v2")
