@@ -142,8 +142,9 @@ def load_policy_and_evidence(
     champion_alias: str,
     timeout: float,
 ) -> tuple[Policy, Evidence]:
-    """The policy and the evidence. With a results file, the problems of both files are
-    reported at once; MLflow is asked only once the policy is known to be valid."""
+    """The policy (which must have gates) and the evidence. With a results file, the
+    problems of both files are reported at once; MLflow is asked only once the policy is
+    known to be valid."""
     from bot.core.policy import load_policy
 
     def evidence() -> Evidence:
@@ -152,10 +153,10 @@ def load_policy_and_evidence(
         )
 
     if mlflow_model is not None:
-        return load_policy(policy_path), evidence()
+        return load_policy(policy_path, require_gates=True), evidence()
     errors: list[InvalidInput] = []
     try:
-        policy = load_policy(policy_path)
+        policy = load_policy(policy_path, require_gates=True)
     except InvalidInput as error:
         errors.append(error)
     try:
@@ -165,6 +166,29 @@ def load_policy_and_evidence(
     if errors:
         raise InvalidInput.merge(errors)
     return policy, loaded
+
+
+def workspace_path(path: Path) -> str:
+    """How reports name an input file: relative to the workspace (`$GITHUB_WORKSPACE`, else
+    the current directory) when it lies inside it, else its file name alone, so that a PR
+    body never shows the runner's layout (`/home/runner/work/x/x/policies/prod.yaml`)."""
+    root = Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd())
+    # As written (`..` folded, symlinks kept), else with symlinks resolved on both sides
+    # (a workspace reached through a symlink, /tmp -> /private/tmp).
+    shown = _relative(Path(os.path.abspath(path)), Path(os.path.abspath(root)))
+    if shown is None:
+        try:
+            shown = _relative(path.resolve(), root.resolve())
+        except (OSError, RuntimeError):  # a symlink loop
+            shown = None
+    return shown or path.name
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
 
 
 class Proposal(Protocol):

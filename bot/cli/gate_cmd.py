@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import evidence_options, load_policy_and_evidence
+from bot.cli.common import evidence_options, load_policy_and_evidence, workspace_path
 from bot.core.errors import EXIT_NO
 
 FORMATS = ("text", "json", "markdown")
@@ -78,7 +78,7 @@ def gate(
         champion_alias,
         mlflow_timeout,
     )
-    decision = evaluate(policy, evidence, environment, policy_source=str(policy_path))
+    decision = evaluate(policy, evidence, environment, policy_source=workspace_path(policy_path))
 
     if output_format == "json":
         click.echo(decision_json(decision), nl=False)

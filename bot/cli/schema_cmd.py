@@ -50,14 +50,15 @@ def policy() -> None:
 @policy.command("check", short_help="Validate policy files.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def check(files: tuple[Path, ...]) -> None:
-    """Validate policy FILES; print `FILE: ok (N gates)` or every problem (exit 2)."""
+    """Validate policy FILES; print `FILE: ok (N gates)` or every problem (exit 2). A
+    policy needs at least one gate, in every environment override too."""
     from bot.core.errors import InvalidInput
     from bot.core.policy import load_policy
 
     failures: list[InvalidInput] = []
     for path in files:
         try:
-            policy = load_policy(path)
+            policy = load_policy(path, require_gates=True)
         except InvalidInput as error:
             failures.append(error)
             continue

@@ -11,13 +11,19 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from bot.core.errors import InvalidInput, Problem
-from bot.core.loading import parse_json, read_text, validate_data
+from bot.core.loading import MAX_GATE_RESULTS_BYTES, parse_json, read_text, validate_data
 
 # Metric values may be NaN/inf/null in the file: such a metric fails its gate with that reason.
-MetricValue = float | None
+# Numbers are strict: an integer or a float, never a string ("0.95") or a boolean (true).
+Score = StrictFloat
+MetricValue = StrictFloat | None
+GATE_RESULTS_FIX = (
+    "1,000,000 paired per-example scores take at most 50 MiB: round the scores or score a sample"
+)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=253)]
 
 
@@ -49,7 +55,10 @@ class Champion(Strict):
     version: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     metrics: dict[Name, MetricValue] = {}
     slices: dict[Name, dict[Name, MetricValue]] = {}
-    scores: dict[Name, tuple[float, ...]] = Field(default={}, description="per-example scores")
+    scores: dict[Name, tuple[Score, ...]] = Field(default={}, description="per-example scores")
+    # Set by promote, not read from files: the version the environment runs, gated against
+    # because the registry has no alias at all (reports say so).
+    deployed: SkipJsonSchema[bool] = Field(default=False, exclude=True)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -82,7 +91,7 @@ class Evidence(Strict):
     slices: dict[Name, dict[Name, MetricValue]] = Field(
         default={}, description="slice name (e.g. 'region=eu') -> metrics on that slice"
     )
-    scores: dict[Name, tuple[float, ...]] = Field(
+    scores: dict[Name, tuple[Score, ...]] = Field(
         default={}, description="metric -> per-example scores, paired by index with the champion's"
     )
     champion: Champion | None = None
@@ -121,8 +130,9 @@ def pairing_problems(evidence: Evidence, source: str) -> list[Problem]:
 
 
 def load_evidence(path: Path) -> Evidence:
-    """Read a gate-results JSON file (format: `model-bot schema gate-results`)."""
-    text = read_text(path, "gate results")
+    """Read a gate-results JSON file (format: `model-bot schema gate-results`), at most
+    `MAX_GATE_RESULTS_BYTES` (64 MiB) long."""
+    text = read_text(path, "gate results", MAX_GATE_RESULTS_BYTES, GATE_RESULTS_FIX)
     evidence = validate_data(parse_json(text, str(path)), Evidence, str(path))
     problems = pairing_problems(evidence, str(path))
     if problems:

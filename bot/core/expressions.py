@@ -92,10 +92,23 @@ def _split(text: str) -> tuple[str, str, str]:
     return text[: match.start()].strip(), op, text[match.end() :].strip()
 
 
+MAX_DIGITS = 100  # as for numbers in input files (bot.core.loading)
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _number(text: str, whole: str) -> float:
     if not _NUMBER.fullmatch(text):
         raise ExpressionError(
             f"right side of {whole.strip()!r} must be a number, got {text!r} (e.g. 0.94, 10, 1e-3)"
+        )
+    digits = sum(ch.isdigit() for ch in re.split("[eE]", text)[0])
+    if digits > MAX_DIGITS:
+        raise ExpressionError(
+            f"threshold in {_clip(whole.strip())!r} has {digits} digits, more than "
+            f"{MAX_DIGITS} (write e.g. 1.5e30)"
         )
     value = float(text)
     if math.isinf(value):

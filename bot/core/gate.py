@@ -14,6 +14,11 @@ Gate operands (`<operand> <op> <number>`):
 happens to be called `delta.x` or `regression_delta`. Without a champion (a first promotion)
 the derived gates pass with reason "no champion". A missing, null, NaN or infinite value fails
 its gate with that reason; so does a champion that lacks the metric a derived gate needs.
+
+Every row shows the value compared with the threshold: a plain metric's in the candidate
+column, a derived one's in the delta column (for `regression_delta` the regression itself,
+signed so that positive is worse), with `derivation` saying how it was computed
+(`champion − candidate accuracy: 0.948 − 0.951`).
 """
 
 from __future__ import annotations
@@ -61,8 +66,16 @@ def parse_operand(text: str, primary_metric: str) -> Operand:
 
 @dataclass(frozen=True)
 class GateRow:
-    """One gate's outcome. `value` is what the comparison tested; `delta` is always
-    candidate − champion on the underlying metric (None without both values)."""
+    """One gate's outcome.
+
+    `candidate` and `champion` are the underlying metric (for `regression_delta`, the primary
+    metric) on each side; `value` is what the comparison tested. `delta` is the change the
+    row is about: for a derived gate the value gated (`delta.*`: candidate − champion;
+    `regression_delta`: the regression, champion − candidate when the goal is maximize), for
+    a plain metric candidate − champion; None without both values. `derivation` says how a
+    derived value was computed (`champion − candidate accuracy: 0.948 − 0.951`, or the
+    formula alone when a value is missing); None for a plain metric or without a champion.
+    """
 
     expression: str
     metric: str
@@ -72,6 +85,7 @@ class GateRow:
     champion: float | None
     delta: float | None
     value: float | None
+    derivation: str | None
     verdict: Verdict
     reason: str
     description: str | None  # the policy's words for the gate, shown beside it
@@ -196,15 +210,27 @@ def _lookup(
 
 
 def _judge(
-    comparison: Comparison, value: float | None, why_not: str | None, label: str = ""
+    comparison: Comparison,
+    value: float | None,
+    why_not: str | None,
+    label: str = "",
+    derivation: str | None = None,
 ) -> tuple[Verdict, str]:
     if why_not is not None:
         return "fail", why_not
     assert value is not None
     shown = f"{label} = {fmt(value)}" if label else fmt(value)
+    how = f" ({derivation})" if derivation else ""
     if comparison.holds(value):
-        return "pass", f"{shown} {comparison.op} {fmt(comparison.threshold)}"
-    return "fail", f"{shown}, needs {comparison.op} {fmt(comparison.threshold)}"
+        return "pass", f"{shown} {comparison.op} {fmt(comparison.threshold)}{how}"
+    return "fail", f"{shown}, needs {comparison.op} {fmt(comparison.threshold)}{how}"
+
+
+def _formula(operand: Operand, goal: Literal["maximize", "minimize"]) -> tuple[str, bool]:
+    """How a derived operand is computed, and whether it is champion − candidate."""
+    flipped = operand.kind == "regression_delta" and goal == "maximize"
+    sides = "champion − candidate" if flipped else "candidate − champion"
+    return f"{sides} {operand.label}", flipped
 
 
 def evaluate_gate(gate: Gate, policy: Policy, evidence: Evidence) -> GateRow:
@@ -222,7 +248,14 @@ def evaluate_gate(gate: Gate, policy: Policy, evidence: Evidence) -> GateRow:
         else None
     )
 
-    def row(value: float | None, verdict: Verdict, reason: str) -> GateRow:
+    def row(
+        value: float | None,
+        verdict: Verdict,
+        reason: str,
+        *,
+        shown_delta: float | None = delta,
+        derivation: str | None = None,
+    ) -> GateRow:
         return GateRow(
             expression=str(comparison),
             metric=comparison.operand,
@@ -230,8 +263,9 @@ def evaluate_gate(gate: Gate, policy: Policy, evidence: Evidence) -> GateRow:
             threshold=comparison.threshold,
             candidate=cand,
             champion=champ,
-            delta=delta,
+            delta=shown_delta,
             value=value,
+            derivation=derivation,
             verdict=verdict,
             reason=reason,
             description=gate.description,
@@ -241,15 +275,15 @@ def evaluate_gate(gate: Gate, policy: Policy, evidence: Evidence) -> GateRow:
         return row(cand, *_judge(comparison, cand, cand_why))
     if champion is None:
         return row(None, "pass", NO_CHAMPION)
+    formula, flipped = _formula(operand, policy.primary_metric_goal)
     if cand_why is not None or champ_why is not None:
-        return row(None, "fail", cand_why or champ_why or "")
-    assert delta is not None
-    if operand.kind == "delta":
-        value = delta
-    else:  # regression_delta: how much worse, by the goal
-        value = -delta if policy.primary_metric_goal == "maximize" else delta
-        value = value + 0.0  # no "-0"
-    return row(value, *_judge(comparison, value, None, label=comparison.operand))
+        return row(None, "fail", cand_why or champ_why or "", derivation=formula)
+    assert cand is not None and champ is not None
+    first, second = (champ, cand) if flipped else (cand, champ)
+    value = difference(first, second) + 0.0  # + 0.0: no "-0"
+    derivation = f"{formula}: {fmt(first)} − {fmt(second)}"
+    verdict, reason = _judge(comparison, value, None, comparison.operand, derivation)
+    return row(value, verdict, reason, shown_delta=value, derivation=derivation)
 
 
 def evaluate_significance(policy: Policy, evidence: Evidence) -> SignificanceResult | None:

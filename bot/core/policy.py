@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.errors import InvalidInput, Problem
 from bot.core.expressions import Comparison, ExpressionError, parse_condition, parse_gate
@@ -40,6 +50,9 @@ Duration = Annotated[str, AfterValidator(_check_duration)]
 
 
 class Strict(BaseModel):
+    """Unknown fields are errors; numbers and booleans are strict (`"0.95"`, `true` for a
+    number, `"yes"` for a boolean are refused, not converted)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -73,10 +86,10 @@ class Significance(Strict):
         default=None,
         description="which direction is better for metric; default primary_metric_goal",
     )
-    confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    resamples: int = Field(default=2000, ge=100, le=100_000)
-    seed: int = Field(default=0, ge=0)
-    required: bool = Field(
+    confidence: StrictFloat = Field(default=0.95, gt=0.5, lt=1)
+    resamples: StrictInt = Field(default=2000, ge=100, le=100_000)
+    seed: StrictInt = Field(default=0, ge=0)
+    required: StrictBool = Field(
         default=True, description="fail the decision unless the interval excludes zero"
     )
 
@@ -93,17 +106,17 @@ class Significance(Strict):
 
 class Rollout(Strict):
     strategy: Literal["canary", "blueGreen"] = "canary"
-    steps: tuple[Annotated[int, Field(ge=1, le=100)], ...] = (5, 25, 75, 100)
+    steps: tuple[Annotated[StrictInt, Field(ge=1, le=100)], ...] = (5, 25, 75, 100)
     pause: Duration = "10m"
-    analysis_from_step: int = Field(
+    analysis_from_step: StrictInt = Field(
         default=1, ge=1, description="first canary step (1-based) followed by analysis"
     )
-    auto_promotion: bool = Field(
+    auto_promotion: StrictBool = Field(
         default=False, description="blueGreen: promote after pre-promotion analysis passes"
     )
-    scale_down_delay_seconds: int = Field(default=30, ge=0)
-    replicas: int = Field(default=2, ge=1, le=1000)
-    rollback_window: int = Field(
+    scale_down_delay_seconds: StrictInt = Field(default=30, ge=0)
+    replicas: StrictInt = Field(default=2, ge=1, le=1000)
+    rollback_window: StrictInt = Field(
         default=3,
         ge=0,
         le=100,
@@ -133,8 +146,8 @@ class AnalysisMetric(Strict):
     success: str
     baseline_query: str | None = None
     interval: Duration | None = None
-    count: int | None = Field(default=None, ge=1, le=1000)
-    failure_limit: int | None = Field(default=None, ge=0)
+    count: StrictInt | None = Field(default=None, ge=1, le=1000)
+    failure_limit: StrictInt | None = Field(default=None, ge=0)
 
     @field_validator("name")
     @classmethod
@@ -178,8 +191,8 @@ class MetricSettings:
 
 class Analysis(Strict):
     interval: Duration = "1m"
-    count: int = Field(default=5, ge=1, le=1000)
-    failure_limit: int = Field(default=0, ge=0)
+    count: StrictInt = Field(default=5, ge=1, le=1000)
+    failure_limit: StrictInt = Field(default=0, ge=0)
     initial_delay: Duration | None = None
     metrics: tuple[AnalysisMetric, ...] = ()
 
@@ -264,17 +277,40 @@ class Policy(Strict):
         return self.model_copy(update=changes)
 
 
-def load_policy(path: Path) -> Policy:
+NO_GATES = "the policy has no gates: add at least one (e.g. - metric: accuracy > 0.9)"
+NO_OVERRIDE_GATES = (
+    "the override has no gates: add at least one (e.g. - metric: accuracy > 0.9), "
+    "or leave gates out to keep the policy's"
+)
+
+
+def load_policy(path: Path, *, require_gates: bool = False) -> Policy:
     """Load and check a policy file; every problem names `path` and the field.
 
     Query templates are checked here too, so a broken one stops `gate` or `promote` before
     anything is rendered, with the file named, not first at render or analysis time.
+    `require_gates` (gate, promote, policy check) refuses a policy, or an environment
+    override, without gates: it would pass every model. Commands that only read the rollout,
+    analysis or on_regression (render, analyze, rollback, chatops) do not ask for it.
     """
     policy = load_file(path, Policy, "policy")
-    problems = policy_problems(policy, str(path))
+    problems = gate_problems(policy, str(path)) if require_gates else []
+    problems += policy_problems(policy, str(path))
     if problems:
         raise InvalidInput(problems)
     return policy
+
+
+def gate_problems(policy: Policy, source: str) -> list[Problem]:
+    """A policy that decides promotions needs gates, in every environment: with none, every
+    candidate passes (`PASS (0/0)`)."""
+    problems = [Problem(source, "gates", NO_GATES)] if not policy.gates else []
+    problems += [
+        Problem(source, f"environments.{name}.gates", NO_OVERRIDE_GATES)
+        for name, override in policy.environments.items()
+        if override.gates is not None and not override.gates
+    ]
+    return problems
 
 
 def policy_problems(policy: Policy, source: str) -> list[Problem]:
@@ -320,6 +356,7 @@ __all__ = [
     "Rollout",
     "Significance",
     "duration_seconds",
+    "gate_problems",
     "load_policy",
     "policy_json_schema",
     "policy_problems",

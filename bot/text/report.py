@@ -1,6 +1,7 @@
 """The evaluation report, as GitHub markdown, plain text and JSON. Pure: values in, text out.
 
-`gate_report_markdown` is the whole report (job summary, `reports/<model>/<version>.md`).
+`gate_report_markdown` is the whole report (job summary, the committed
+`reports/<environment>/<model>/<version>.md`).
 The section builders (`title_section`, `decision_section`, `significance_section`,
 `lineage_section`, `params_section`) are public so the promotion PR body can compose them
 with its own sections (rollout plan, ...).
@@ -50,8 +51,24 @@ def _policy_line(decision: Decision) -> str:
     return ", ".join(parts)
 
 
+DERIVED_NOTE = (
+    "Plain gates compare the candidate column with the threshold; derived gates "
+    "(`delta.*`, `regression_delta`) compare the delta column, computed as their reason says."
+)
+DERIVED_NOTE_TEXT = (
+    "(plain gates compare CANDIDATE with the threshold, derived gates DELTA: "
+    "REASON says how it was computed)"
+)
+
+
+def _has_derived(decision: Decision) -> bool:
+    return any(row.derivation is not None for row in decision.rows)
+
+
 def gate_table(decision: Decision) -> str:
-    """The gate table: one row per gate."""
+    """The gate table: one row per gate. A row's delta is candidate − champion, except that
+    a derived gate's (`delta.*`, `regression_delta`) is the value it compared; its reason
+    says how that was computed (`champion − candidate accuracy: 0.948 − 0.951`)."""
     if not decision.rows:
         return "_The policy has no gates._"
     header = ["metric", "threshold", "candidate", "champion", "delta", "verdict", "reason"]
@@ -98,6 +115,8 @@ def decision_section(evidence: Evidence, decision: Decision, level: int = 3) -> 
         "",
         gate_table(decision),
     ]
+    if _has_derived(decision):
+        lines += ["", DERIVED_NOTE]
     if not decision.passed:
         lines += ["", f"On failure the policy says: {code(decision.on_fail, in_table=False)}."]
     return "\n".join(lines)
@@ -153,7 +172,15 @@ def lineage_section(evidence: Evidence, level: int = 3) -> str:
     if model.uri:
         rows.append(("model URI", code(model.uri)))
     if evidence.champion is not None:
-        rows.append(("champion", f"version {code(evidence.champion.version)}"))
+        version = code(evidence.champion.version)
+        rows.append(
+            (
+                "champion",
+                f"the deployed version {version} (no registry alias)"
+                if evidence.champion.deployed
+                else f"version {version}",
+            )
+        )
     if lineage.code_commit:
         rows.append(("code commit", code(lineage.code_commit)))
     if lineage.dataset_version:
@@ -237,6 +264,8 @@ def decision_text(decision: Decision) -> str:
             "  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
             for r in rows
         ]
+    if _has_derived(decision):
+        lines.append(DERIVED_NOTE_TEXT)
     result = decision.significance
     if result is not None:
         lines += [

@@ -553,3 +553,205 @@ def test_unwritable_outputs_are_external_errors(tmp_path: Path) -> None:
     assert result.stderr.startswith(
         f"model-bot: error: cannot write summary file {tmp_path}/no/dir.md: "
     )
+
+
+# --- a policy without gates is refused ----------------------------------------------------
+
+NO_GATES = "gates: the policy has no gates: add at least one (e.g. - metric: accuracy > 0.9)"
+HEAD = "apiVersion: model-bot/v1\nkind: PromotionPolicy\nprimary_metric: accuracy\n"
+
+
+@pytest.mark.parametrize("body", [HEAD, HEAD + "gates: []\n"], ids=["absent", "empty"])
+def test_policy_check_refuses_a_policy_without_gates(tmp_path: Path, body: str) -> None:
+    policy = write(tmp_path, "p.yaml", body)
+    result = run("policy", "check", policy)
+    assert result.stdout == ""  # was: `p.yaml: ok (0 gates)`
+    assert_usage_error(result, f"{policy}: {NO_GATES}")
+
+
+def test_policy_check_refuses_an_override_without_gates(tmp_path: Path) -> None:
+    policy = write(tmp_path, "p.yaml", GOOD_POLICY + "environments: {staging: {gates: []}}\n")
+    assert_usage_error(
+        run("policy", "check", policy),
+        f"{policy}: environments.staging.gates: the override has no gates: add at least one",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [HEAD, GOOD_POLICY + "environments: {staging: {gates: []}}\n"],
+    ids=["policy", "override"],
+)
+@pytest.mark.parametrize("environment", [[], ["--environment", "staging"]], ids=["", "staging"])
+def test_gate_refuses_a_policy_without_gates(
+    tmp_path: Path, body: str, environment: list[str]
+) -> None:
+    policy = write(tmp_path, "p.yaml", body)
+    result = run("gate", "--results", PASSING, "--policy", policy, *environment)
+    assert "PASS" not in result.stdout  # was: `decision: PASS (0/0 gates passed)`
+    assert_usage_error(result, f"{policy}: ", "has no gates: add at least one")
+
+
+def test_promote_refuses_a_policy_without_gates(tmp_path: Path) -> None:
+    from tests.envfixtures import local_env_repo
+
+    bare = local_env_repo(tmp_path / "env.git")
+    policy = write(tmp_path, "p.yaml", HEAD + "gates: []\n")
+    before = subprocess.run(
+        ["git", f"--git-dir={bare}", "for-each-ref"], capture_output=True, check=True
+    ).stdout
+    result = run(
+        "promote",
+        "--results",
+        PASSING,
+        "--policy",
+        policy,
+        "--environment",
+        "production",
+        "--env-repo",
+        bare,
+    )
+    assert_usage_error(result, f"{policy}: {NO_GATES}")
+    after = subprocess.run(
+        ["git", f"--git-dir={bare}", "for-each-ref"], capture_output=True, check=True
+    ).stdout
+    assert after == before  # nothing pushed
+
+
+# --- the report names the policy relative to the workspace ---------------------------------
+
+
+def workspace_policy(tmp_path: Path) -> Path:
+    (tmp_path / "ws" / "policies").mkdir(parents=True)
+    return write(tmp_path / "ws" / "policies", "prod.yaml", DEFAULT.read_text())
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_gate_shows_the_policy_relative_to_github_workspace(tmp_path: Path, fmt: str) -> None:
+    policy = workspace_policy(tmp_path)
+    summary = tmp_path / "summary.md"
+    result = run(
+        "gate",
+        "--results",
+        PASSING,
+        "--policy",
+        policy,  # absolute, as a runner has it: /home/runner/work/x/x/policies/prod.yaml
+        "--format",
+        fmt,
+        "--summary-file",
+        summary,
+        env={"GITHUB_WORKSPACE": str(tmp_path / "ws")},
+    )
+    assert result.exit_code == 0, result
+    shown = {
+        "text": "(policy policies/prod.yaml)",
+        "markdown": "policy `policies/prod.yaml`",
+        "json": '"policy": "policies/prod.yaml"',
+    }[fmt]
+    assert shown in result.stdout
+    assert "policy `policies/prod.yaml`" in summary.read_text()
+    assert str(tmp_path) not in result.stdout + summary.read_text()
+
+
+def test_gate_shows_the_policy_relative_to_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = workspace_policy(tmp_path)
+    monkeypatch.chdir(tmp_path / "ws")
+    for written in (str(policy), "policies/prod.yaml", "./policies/../policies/prod.yaml"):
+        result = run(
+            "gate", "--results", PASSING, "--policy", written, env={"GITHUB_WORKSPACE": None}
+        )
+        assert result.exit_code == 0, result
+        assert result.stdout.splitlines()[0].endswith("(policy policies/prod.yaml)"), written
+
+
+def test_a_policy_outside_the_workspace_is_shown_by_its_file_name(tmp_path: Path) -> None:
+    policy = workspace_policy(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    result = run(
+        "gate",
+        "--results",
+        PASSING,
+        "--policy",
+        policy,
+        "--format",
+        "markdown",
+        env={"GITHUB_WORKSPACE": str(tmp_path / "elsewhere")},
+    )
+    assert result.exit_code == 0, result
+    assert "policy `prod.yaml`" in result.stdout
+    assert str(tmp_path) not in result.stdout
+
+
+def test_promote_shows_the_policy_relative_to_the_workspace(tmp_path: Path) -> None:
+    from tests.envfixtures import local_env_repo
+
+    bare = local_env_repo(tmp_path / "env.git")
+    policy = workspace_policy(tmp_path)
+    result = run(
+        "promote",
+        "--results",
+        PASSING,
+        "--policy",
+        policy,
+        "--environment",
+        "production",
+        "--env-repo",
+        bare,
+        "--dry-run",
+        env={"GITHUB_WORKSPACE": str(tmp_path / "ws")},
+    )
+    assert result.exit_code == 0, result
+    assert "policy `policies/prod.yaml`" in result.stdout  # the PR body it would open
+    assert "(policy policies/prod.yaml" in result.stdout  # the decision printed first
+    assert str(tmp_path / "ws") not in result.stdout
+
+
+# --- untrusted input limits ---------------------------------------------------------------
+
+MINIMAL_RESULTS = '{"model": {"name": "m", "version": "1"}, "metrics": {"accuracy": %s}}'
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        # was: `internal error: ValueError` (Python's int-string conversion limit)
+        ("1" * 5000, "metrics.accuracy: number with 5000 digits is too long (at most 100 digits"),
+        ("1e400", "metrics.accuracy: number 1e400 is too large for a float"),
+        # were: accepted as numbers
+        (
+            '"0.95"',
+            'metrics.accuracy: expected a number, got "0.95" (write the number without quotes)',
+        ),
+        ("true", "metrics.accuracy: expected a number, got true (true and false are not numbers"),
+    ],
+    ids=["5000-digits", "overflow", "string", "boolean"],
+)
+def test_gate_refuses_what_is_not_a_number(tmp_path: Path, value: str, message: str) -> None:
+    results = write(tmp_path, "r.json", MINIMAL_RESULTS % value)
+    result = run("gate", "--results", results, "--policy", DEFAULT)
+    assert_usage_error(result, f"{results}: {message}")
+
+
+def test_gate_refuses_a_huge_policy_quickly(tmp_path: Path) -> None:
+    import time
+
+    policy = write(tmp_path, "p.yaml", GOOD_POLICY + "  - metric: accuracy > 0.9\n" * 300_000)
+    started = time.monotonic()
+    result = run("gate", "--results", PASSING, "--policy", policy)
+    assert time.monotonic() - started < 5
+    assert_usage_error(result, f"{policy}: policy file is ", "over the 1 MiB limit")
+
+
+def test_policy_check_refuses_billion_laughs_quickly(tmp_path: Path) -> None:
+    import time
+
+    laughs = '  l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    for level in range(1, 10):
+        laughs += f"  l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]\n"
+    policy = write(tmp_path, "p.yaml", GOOD_POLICY + "x:\n" + laughs + "rollout: {steps: *l9}\n")
+    started = time.monotonic()
+    result = run("policy", "check", policy)
+    assert time.monotonic() - started < 5
+    assert_usage_error(result, f"{policy}: line ", "too large: more than 20000 YAML values")

@@ -150,3 +150,134 @@ def test_evidence_is_frozen_and_forbids_extra() -> None:
     assert evidence.metric("accuracy") == 0.9 and evidence.metric("x") is None
     schema = gate_results_json_schema()
     assert schema["additionalProperties"] is False
+
+
+# --- numbers are numbers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        (
+            {**MINIMAL, "metrics": {"accuracy": "0.95"}},
+            "metrics.accuracy",
+            'expected a number, got "0.95" (write the number without quotes)',
+        ),
+        (
+            {**MINIMAL, "metrics": {"accuracy": True}},
+            "metrics.accuracy",
+            "expected a number, got true (true and false are not numbers: write 1 or 0)",
+        ),
+        (
+            {**MINIMAL, "champion": {"version": "6", "metrics": {"accuracy": "1e-3"}}},
+            "champion.metrics.accuracy",
+            'expected a number, got "1e-3" (write the number without quotes)',
+        ),
+        (
+            {**MINIMAL, "slices": {"region=eu": {"accuracy": False}}},
+            "slices.region=eu.accuracy",
+            "expected a number, got false (true and false are not numbers: write 1 or 0)",
+        ),
+        (
+            {**MINIMAL, "scores": {"accuracy": [1, True, 0]}},
+            "scores.accuracy[1]",
+            "expected a number, got true (true and false are not numbers: write 1 or 0)",
+        ),
+        (
+            {
+                **MINIMAL,
+                "champion": {"version": "6", "slices": {"a=b": {"x": "NaN"}}},
+            },
+            "champion.slices.a=b.x",
+            'expected a number, got "NaN" (write the number without quotes)',
+        ),
+        (
+            {**MINIMAL, "champion": {"version": "6", "scores": {"accuracy": ["1"]}}},
+            "champion.scores.accuracy[0]",
+            'expected a number, got "1" (write the number without quotes)',
+        ),
+    ],
+)
+def test_strings_and_booleans_are_not_numbers(
+    tmp_path: Path, data: object, field: str, message: str
+) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(InvalidInput) as info:
+        load_evidence(path)
+    [problem] = info.value.problems
+    assert (problem.source, problem.field, problem.message) == (str(path), field, message)
+
+
+def test_integers_and_non_finite_numbers_stay_numbers(tmp_path: Path) -> None:
+    evidence = load_evidence(
+        write(
+            tmp_path,
+            '{"model": {"name": "m", "version": 7}, "metrics": {"violations": 0, "big": '
+            + "9" * 100
+            + ', "x": -Infinity}, "scores": {"a": [0, 1, 0.5]}}',
+        )
+    )
+    assert evidence.metrics["violations"] == 0 and evidence.metrics["x"] == -math.inf
+    assert evidence.metrics["big"] == float("9" * 100)
+    assert evidence.scores["a"] == (0.0, 1.0, 0.5) and evidence.model.version == "7"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        (
+            '{"model": {"name": "m", "version": "1"}, "metrics": {"accuracy": ' + "1" * 5000 + "}}",
+            "metrics.accuracy",
+            "number with 5000 digits is too long (at most 100 digits; write e.g. 1.5e30)",
+        ),
+        (
+            '{"model": {"name": "m", "version": ' + "7" * 5000 + '}, "metrics": {}}',
+            "model.version",
+            "number with 5000 digits is too long",
+        ),
+        (
+            '{"model": {"name": "m", "version": "1"}, "metrics": {}, "champion": '
+            '{"version": "1", "scores": {"a": [1e999]}}}',
+            "champion.scores.a[0]",
+            "number 1e999 is too large for a float (at most about 1.8e308)",
+        ),
+    ],
+)
+def test_numbers_a_float_cannot_hold_are_refused(
+    tmp_path: Path, text: str, field: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(InvalidInput) as info:
+        load_evidence(path)  # was: ValueError (int-string conversion limit), an internal error
+    [problem] = info.value.problems
+    assert (problem.source, problem.field) == (str(path), field)
+    assert problem.message.startswith(message)
+
+
+def test_gate_results_over_64_mib_are_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    with path.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024 + 1)
+    with pytest.raises(InvalidInput) as info:
+        load_evidence(path)
+    assert str(info.value) == (
+        f"{path}: gate results file is 67,108,865 bytes, over the 64 MiB limit for a gate "
+        "results file (1,000,000 paired per-example scores take at most 50 MiB: round the "
+        "scores or score a sample)"
+    )
+
+
+def test_a_million_paired_scores_fit(tmp_path: Path) -> None:
+    # the large case the limit is sized for: 1,000,000 scores on each side, each as long as
+    # json.dumps ever writes a float (24 characters): 52,000,000 bytes, 49.6 MiB
+    scores = ", ".join(["-1.2345678901234567e-300"] * 1_000_000)
+    text = (
+        '{"model": {"name": "m", "version": "1"}, "metrics": {}, "scores": {"a": ['
+        + scores
+        + ']}, "champion": {"version": "0", "scores": {"a": ['
+        + scores
+        + "]}}}"
+    )
+    assert 49 * 1024 * 1024 < len(text) < 50 * 1024 * 1024
+    evidence = load_evidence(write(tmp_path, text))
+    assert len(evidence.scores["a"]) == 1_000_000

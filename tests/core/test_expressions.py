@@ -173,3 +173,24 @@ def test_any_text_parses_or_raises_expression_error(text: str) -> None:
         assert "\n" not in str(error).strip() or "\n" in text
     else:
         assert parse_gate(str(parsed)) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "accuracy > " + "1" * 101,
+            "threshold in 'accuracy > " + "1" * 26 + "...' has 101 digits, "
+            "more than 100 (write e.g. 1.5e30)",
+        ),
+        ("a < 0." + "0" * 200 + "1", "has 202 digits, more than 100"),
+    ],
+)
+def test_thresholds_have_at_most_100_digits(text: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse_gate(text)
+    assert message in str(info.value)
+
+
+def test_a_100_digit_threshold_parses() -> None:
+    assert parse_gate("a < " + "9" * 100).threshold == float("9" * 100)

@@ -107,8 +107,102 @@ def test_derived_metrics(gate: str, goal: str, value: float, verdict: str) -> No
 def test_row_carries_candidate_champion_and_delta() -> None:
     row = only_row(evaluate(policy("regression_delta < 0.01"), evidence()))
     assert (row.metric, row.op, row.threshold) == ("regression_delta", "<", 0.01)
-    assert (row.candidate, row.champion, row.delta) == (0.951, 0.948, 0.003)
+    # The delta of a regression row is the regression gated (champion − candidate when the
+    # goal is maximize), not candidate − champion: the row shows what was compared.
+    assert (row.candidate, row.champion, row.delta) == (0.951, 0.948, -0.003)
     assert row.expression == "regression_delta < 0.01"
+
+
+@pytest.mark.parametrize(
+    ("gate", "goal", "metrics", "value", "derivation", "reason"),
+    [
+        # the report a new user could not read: a worse candidate, "-0.02 < 0.01 → FAIL"
+        (
+            "regression_delta < 0.01",
+            "maximize",
+            {"accuracy": 0.93},
+            0.02,
+            "champion − candidate accuracy: 0.95 − 0.93",
+            "regression_delta = 0.02, needs < 0.01 (champion − candidate accuracy: 0.95 − 0.93)",
+        ),
+        (
+            "regression_delta < 0.01",
+            "maximize",
+            {"accuracy": 0.951},
+            -0.001,
+            "champion − candidate accuracy: 0.95 − 0.951",
+            "regression_delta = -0.001 < 0.01 (champion − candidate accuracy: 0.95 − 0.951)",
+        ),
+        (
+            "regression_delta <= 0",
+            "minimize",
+            {"accuracy": 0.93},
+            -0.02,
+            "candidate − champion accuracy: 0.93 − 0.95",
+            "regression_delta = -0.02 <= 0 (candidate − champion accuracy: 0.93 − 0.95)",
+        ),
+        (
+            "delta.accuracy >= 0",
+            "maximize",
+            {"accuracy": 0.93},
+            -0.02,
+            "candidate − champion accuracy: 0.93 − 0.95",
+            "delta.accuracy = -0.02, needs >= 0 (candidate − champion accuracy: 0.93 − 0.95)",
+        ),
+        (
+            "regression_delta[region=eu] < 0.01",
+            "maximize",
+            {"accuracy": 0.93},
+            0.004,
+            "champion − candidate accuracy[region=eu]: 0.944 − 0.94",
+            "regression_delta[region=eu] = 0.004 < 0.01 "
+            "(champion − candidate accuracy[region=eu]: 0.944 − 0.94)",
+        ),
+    ],
+)
+def test_derived_rows_show_the_value_gated_and_how_it_was_derived(
+    gate: str,
+    goal: str,
+    metrics: dict[str, float | None],
+    value: float,
+    derivation: str,
+    reason: str,
+) -> None:
+    ev = evidence(
+        metrics,
+        champion={
+            "version": "6",
+            "metrics": {"accuracy": 0.95},
+            "slices": {"region=eu": {"accuracy": 0.944}},
+        },
+        slices={"region=eu": {"accuracy": 0.94}},
+    )
+    row = only_row(evaluate(policy(gate, primary_metric_goal=goal), ev))
+    assert row.value == value
+    assert row.delta == value  # the delta column is the value compared with the threshold
+    assert row.derivation == derivation
+    assert row.reason == reason
+    # the raw underlying metric stays in the candidate and champion columns
+    assert row.champion is not None and row.candidate is not None
+
+
+def test_plain_rows_are_not_derived() -> None:
+    row = only_row(evaluate(policy("accuracy[region=eu] > 0.9"), evidence()))
+    assert (row.value, row.candidate, row.delta, row.derivation) == (0.947, 0.947, 0.003, None)
+
+
+@pytest.mark.parametrize(
+    ("champion", "derivation"),
+    [
+        (None, None),
+        ({"version": "6", "metrics": {}}, "champion − candidate accuracy"),
+    ],
+)
+def test_derived_rows_without_values_name_the_formula_only(
+    champion: dict[str, Any] | None, derivation: str | None
+) -> None:
+    row = only_row(evaluate(policy("regression_delta < 0.01"), evidence(champion=champion)))
+    assert (row.value, row.delta, row.derivation) == (None, None, derivation)
 
 
 @pytest.mark.parametrize(

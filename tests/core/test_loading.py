@@ -11,7 +11,19 @@ import pytest
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from bot.core.errors import InvalidInput
-from bot.core.loading import field_path, load_file, parse_json, parse_yaml, read_text, validate_data
+from bot.core.loading import (
+    MAX_DIGITS,
+    MAX_DOCUMENT_BYTES,
+    MAX_GATE_RESULTS_BYTES,
+    MAX_YAML_DEPTH,
+    MAX_YAML_NODES,
+    field_path,
+    load_file,
+    parse_json,
+    parse_yaml,
+    read_text,
+    validate_data,
+)
 
 
 def _no_bad(value: str) -> str:
@@ -426,3 +438,217 @@ def test_load_file_missing_names_what(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
         load_file(path, Small, "gate results")
     assert str(caught.value) == f"{path}: gate results file not found (check the path)"
+
+
+# --- input limits -------------------------------------------------------------------------
+
+
+def test_the_limits() -> None:
+    assert MAX_DOCUMENT_BYTES == 1024 * 1024  # policies and configs
+    assert MAX_GATE_RESULTS_BYTES == 64 * 1024 * 1024  # 1,000,000 paired scores: ~46 MiB
+    assert (MAX_DIGITS, MAX_YAML_NODES, MAX_YAML_DEPTH) == (100, 20_000, 100)
+
+
+def test_read_text_refuses_a_file_over_the_limit_before_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as handle:  # sparse: 8 GB on disk would take no time to stat
+        handle.truncate(8 * 1024**3)
+    with pytest.raises(InvalidInput) as caught:
+        read_text(path, "policy")
+    assert str(caught.value) == (
+        f"{path}: policy file is 8,589,934,592 bytes, over the 1 MiB limit for a policy file "
+        "(check that it is the right file)"
+    )
+
+
+def test_read_text_limit_is_inclusive(tmp_path: Path) -> None:
+    path = _write(tmp_path / "p.yaml", b"a: 1\n")
+    assert read_text(path, "policy", max_bytes=5) == "a: 1\n"
+    with pytest.raises(InvalidInput, match="is 5 bytes, over the 4 bytes limit for a policy"):
+        read_text(path, "policy", max_bytes=4)
+
+
+def test_read_text_names_the_fix_it_is_given(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.json", b"{}" * 10)
+    with pytest.raises(InvalidInput) as caught:
+        read_text(path, "gate results", max_bytes=8, fix="score a sample")
+    assert str(caught.value).endswith(
+        "over the 8 bytes limit for a gate results file (score a sample)"
+    )
+
+
+def test_read_text_reads_a_stream_only_up_to_the_limit() -> None:
+    # a device or pipe has no size to check first: it is read up to the limit, not forever
+    with pytest.raises(InvalidInput) as caught:
+        read_text(Path("/dev/zero"), "policy")
+    assert str(caught.value) == (
+        "/dev/zero: policy file is more than 1 MiB, over the 1 MiB limit for a policy file "
+        "(check that it is the right file)"
+    )
+
+
+def test_read_text_keeps_universal_newlines(tmp_path: Path) -> None:
+    path = _write(tmp_path / "p.yaml", b"a: 1\r\nb: 2\rc: 3\n")
+    assert read_text(path, "policy") == "a: 1\nb: 2\nc: 3\n"
+
+
+def test_parse_yaml_refuses_text_over_the_limit() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_yaml("a: " + "ü" * (MAX_DOCUMENT_BYTES // 2), ".model-bot.yaml")
+    assert str(caught.value) == (
+        ".model-bot.yaml: is 1,048,579 bytes, over the 1 MiB limit for YAML input "
+        "(check that it is the right file)"
+    )
+
+
+def test_parse_json_refuses_text_over_the_limit() -> None:
+    with pytest.raises(InvalidInput, match="is 12 bytes, over the 10 bytes limit for JSON input"):
+        parse_json('{"a": [1,2]}', "scores.json", max_bytes=10)
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        (
+            '{"metrics": {"accuracy": ' + "1" * 5000 + "}}",
+            "metrics.accuracy",
+            "number with 5000 digits is too long (at most 100 digits; write e.g. 1.5e30)",
+        ),
+        (
+            '{"scores": {"a": [0, -' + "9" * 101 + "]}}",
+            "scores.a[1]",
+            "number with 101 digits is too long (at most 100 digits; write e.g. 1.5e30)",
+        ),
+        (
+            '{"metrics": {"accuracy": 1e400}}',
+            "metrics.accuracy",
+            "number 1e400 is too large for a float (at most about 1.8e308)",
+        ),
+        (
+            '[{"x": -2.5E+999}]',
+            "[0].x",
+            "number -2.5E+999 is too large for a float (at most about 1.8e308)",
+        ),
+        ("1" * 200, "(top level)", "number with 200 digits is too long"),
+    ],
+)
+def test_parse_json_refuses_numbers_a_float_cannot_hold(
+    text: str, field: str, message: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_json(text, "r.json")
+    [found] = caught.value.problems
+    assert (found.source, found.field) == ("r.json", field)
+    assert found.message.startswith(message)
+
+
+def test_parse_json_names_every_unrepresentable_number() -> None:
+    big = "7" * 300
+    with pytest.raises(InvalidInput) as caught:
+        parse_json(f'{{"a": {big}, "b": [1, 1e999, {big}], "c": "{big}"}}', "r.json")
+    assert [p.field for p in caught.value.problems] == ["a", "b[1]", "b[2]"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1" * 100, int("1" * 100)),  # 100 digits: fine
+        ("-" + "1" * 100, -int("1" * 100)),
+        ("1e308", 1e308),
+        ("1e-400", 0.0),  # underflow is harmless
+        ("1.7976931348623157e308", 1.7976931348623157e308),
+        ('"' + "9" * 500 + '"', "9" * 500),  # a string of digits is a string
+        ("0." + "0" * 500 + "1", 0.0),  # long fractions are not integers
+    ],
+)
+def test_parse_json_keeps_numbers_a_float_can_hold(text: str, expected: object) -> None:
+    assert parse_json(text, "r.json") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "message"),
+    [
+        ("a: " + "1" * 5000 + "\n", "a", "number with 5000 digits is too long"),
+        ("a: [1, -" + "1_0" * 60 + "]\n", "a[1]", "number with 120 digits is too long"),
+        ("a: {b: 1e400}\n", "a.b", "number 1e400 is too large for a float"),
+    ],
+)
+def test_parse_yaml_refuses_numbers_a_float_cannot_hold(
+    text: str, field: str, message: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_yaml(text, "p.yaml")
+    [found] = caught.value.problems
+    assert (found.source, found.field) == ("p.yaml", field)
+    assert found.message.startswith(message)
+
+
+def test_parse_yaml_keeps_infinity_and_long_strings() -> None:
+    assert parse_yaml("a: .inf\nb: -.inf\nc: '" + "1" * 500 + "'\n", "p.yaml") == {
+        "a": math.inf,
+        "b": -math.inf,
+        "c": "1" * 500,
+    }
+
+
+def billion_laughs(levels: int = 9) -> str:
+    text = 'l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    for level in range(1, levels + 1):
+        text += f"l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]\n"
+    return text
+
+
+def test_parse_yaml_bounds_alias_expansion() -> None:
+    # 9**9 (387 million) "lol"s from 650 bytes: refused while composing the definitions
+    # (l4 stands for 66,430 values), before anything is expanded
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(InvalidInput) as caught:
+        parse_yaml(billion_laughs() + "x: *l9\n", "p.yaml")
+    assert time.monotonic() - started < 5
+    [found] = caught.value.problems
+    assert (found.source, found.field) == ("p.yaml", "line 5")
+    assert found.message == (
+        "too large: more than 20000 YAML values, each alias counting as the values it repeats "
+        "(a policy or config needs a few hundred)"
+    )
+
+
+def test_parse_yaml_counts_values_not_only_aliases() -> None:
+    text = "a: [" + ", ".join(["1"] * MAX_YAML_NODES) + "]\n"
+    with pytest.raises(InvalidInput, match="too large: more than 20000 YAML values"):
+        parse_yaml(text, "p.yaml")
+
+
+def test_parse_yaml_keeps_ordinary_aliases() -> None:
+    text = billion_laughs(levels=2) + "gates: &g [{metric: a > 1}]\nenv: {s: {gates: *g}}\n"
+    data = parse_yaml(text, "p.yaml")
+    assert isinstance(data, dict) and data["env"]["s"]["gates"] == [{"metric": "a > 1"}]
+
+
+def test_parse_yaml_refuses_a_recursive_alias() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_yaml("a: &a [1, *a]\n", "p.yaml")
+    assert str(caught.value) == (
+        "p.yaml: line 1: alias 'a' refers to a value that contains it: "
+        "a recursive structure (repeat the values instead)"
+    )
+
+
+def test_parse_yaml_refuses_deep_nesting_cleanly() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_yaml("a: " + "[" * 100_000 + "]" * 100_000 + "\n", "p.yaml")
+    assert str(caught.value) == (
+        "p.yaml: line 1: nested more than 100 levels deep (a policy or config needs fewer than 10)"
+    )
+
+
+def test_validation_messages_do_not_expand_shared_values() -> None:
+    # a value shared 2**40 times over (as aliases build it) is shown cut, never expanded whole
+    shared: object = "lol"
+    for _ in range(40):
+        shared = [shared, shared]
+    assert problems({"req": 1, "i": shared}) == [
+        ("input.yaml", "i", "expected an integer, got " + "[" * 37 + "...")
+    ]

@@ -196,3 +196,186 @@ def test_json_schema_forbids_unknown_fields() -> None:
     schema = policy_json_schema()
     assert schema["additionalProperties"] is False
     assert "apiVersion" in schema["properties"]  # type: ignore[operator]
+
+
+# --- a policy must have gates (gate, promote and policy check) ---------------------------
+
+NO_GATES = "the policy has no gates: add at least one (e.g. - metric: accuracy > 0.9)"
+
+
+@pytest.mark.parametrize("body", [HEAD, HEAD + "gates: []\n"], ids=["absent", "empty"])
+def test_a_policy_without_gates_is_refused_for_gating(tmp_path: Path, body: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(InvalidInput) as info:
+        load_policy(path, require_gates=True)
+    assert str(info.value) == f"{path}: gates: {NO_GATES}"
+
+
+def test_an_environment_override_without_gates_is_refused_for_gating(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        HEAD
+        + "gates: [{metric: accuracy > 0.9}]\n"
+        + "environments:\n  staging:\n    gates: []\n  production:\n    on_fail: block\n",
+    )
+    with pytest.raises(InvalidInput) as info:
+        load_policy(path, require_gates=True)
+    assert str(info.value) == (
+        f"{path}: environments.staging.gates: the override has no gates: add at least one "
+        "(e.g. - metric: accuracy > 0.9), or leave gates out to keep the policy's"
+    )
+
+
+def test_gates_are_reported_with_every_other_problem(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        HEAD
+        + "analysis:\n  metrics:\n    - {name: a, query: '{{ modle }}', success: result < 1}\n",
+    )
+    with pytest.raises(InvalidInput) as info:
+        load_policy(path, require_gates=True)
+    assert [p.field for p in info.value.problems] == ["gates", "analysis.metrics[0].query"]
+
+
+def test_commands_that_do_not_gate_still_read_a_policy_without_gates(tmp_path: Path) -> None:
+    # render, analyze, rollback and chatops read only the rollout, analysis and on_regression
+    policy = load_policy(write(tmp_path, HEAD + "environments: {staging: {gates: []}}\n"))
+    assert policy.gates == () and policy.for_environment("staging").gates == ()
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_policies_have_gates_in_every_environment(path: Path) -> None:
+    policy = load_policy(path, require_gates=True)
+    for name in policy.environments:
+        assert policy.for_environment(name).gates
+
+
+# --- untrusted input: numbers are numbers, and the file is bounded ------------------------
+
+GATES = HEAD + "gates: [{metric: accuracy > 0.9}]\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            "significance: {confidence: '0.95'}\n",
+            "significance.confidence",
+            'expected a number, got "0.95" (write the number without quotes)',
+        ),
+        (
+            "significance: {resamples: '2000'}\n",
+            "significance.resamples",
+            'expected an integer, got "2000" (write the number without quotes)',
+        ),
+        (
+            "significance: {seed: true}\n",
+            "significance.seed",
+            "expected an integer, got true (true and false are not numbers: write 1 or 0)",
+        ),
+        (
+            "significance: {required: 'yes'}\n",
+            "significance.required",
+            'expected true or false, got "yes"',
+        ),
+        (
+            "rollout: {replicas: true}\n",
+            "rollout.replicas",
+            "expected an integer, got true (true and false are not numbers: write 1 or 0)",
+        ),
+        (
+            "rollout: {steps: [5, '25', 100]}\n",
+            "rollout.steps[1]",
+            'expected an integer, got "25" (write the number without quotes)',
+        ),
+        (
+            "rollout: {auto_promotion: 'true'}\n",
+            "rollout.auto_promotion",
+            'expected true or false, got "true"',
+        ),
+        (
+            "rollout: {rollback_window: 2.0}\n",
+            "rollout.rollback_window",
+            "expected an integer, got 2.0",
+        ),
+        ("analysis: {count: '5'}\n", "analysis.count", 'expected an integer, got "5"'),
+        (
+            "analysis: {metrics: [{name: a, query: q, success: result < 1, failure_limit: false}]}\n",
+            "analysis.metrics[0].failure_limit",
+            "expected an integer, got false",
+        ),
+        (
+            "significance: {seed: " + "1" * 5000 + "}\n",
+            "significance.seed",
+            "number with 5000 digits is too long (at most 100 digits; write e.g. 1.5e30)",
+        ),
+        (
+            "rollout: {scale_down_delay_seconds: 1e999}\n",
+            "rollout.scale_down_delay_seconds",
+            "number 1e999 is too large for a float",
+        ),
+    ],
+)
+def test_policy_numbers_are_numbers(tmp_path: Path, body: str, field: str, message: str) -> None:
+    path = write(tmp_path, GATES + body)
+    with pytest.raises(InvalidInput) as info:
+        load_policy(path)  # was: accepted ("0.95", true), or an internal error (5000 digits)
+    [problem] = info.value.problems
+    assert (problem.source, problem.field) == (str(path), field)
+    assert problem.message.startswith(message)
+
+
+def test_policy_numbers_still_load(tmp_path: Path) -> None:
+    policy = load_policy(
+        write(
+            tmp_path,
+            GATES
+            + "significance: {confidence: 0.9, resamples: 500, seed: 7, required: false}\n"
+            + "rollout: {steps: [10, 100], replicas: 3, auto_promotion: true}\n",
+        )
+    )
+    assert policy.significance is not None and policy.significance.confidence == 0.9
+    assert policy.significance.seed == 7 and policy.rollout.steps == (10, 100)
+
+
+def test_a_policy_over_1_mib_is_refused_before_parsing(tmp_path: Path) -> None:
+    import time
+
+    path = write(tmp_path, GATES + "gates:\n" + "  - metric: accuracy > 0.9\n" * 300_000)
+    started = time.monotonic()
+    with pytest.raises(InvalidInput) as info:
+        load_policy(path, require_gates=True)  # was: 7.7 MB in 35 s and 708 MB
+    assert time.monotonic() - started < 1
+    assert str(info.value) == (
+        f"{path}: policy file is {path.stat().st_size:,} bytes, over the 1 MiB limit for a "
+        "policy file (check that it is the right file)"
+    )
+
+
+def test_a_policy_within_1_mib_but_with_too_many_values_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    path = write(tmp_path, GATES + "rollout: {steps: [" + ", ".join(["1"] * 300_000) + "]}\n")
+    assert path.stat().st_size < 1024 * 1024
+    started = time.monotonic()
+    with pytest.raises(InvalidInput, match="too large: more than 20000 YAML values"):
+        load_policy(path)
+    assert time.monotonic() - started < 15  # about 2 s on a loaded 2-core runner
+
+
+def test_billion_laughs_in_a_policy_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+
+    laughs = 'x: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    for level in range(1, 10):
+        laughs += f"x{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 9) + "]\n"
+    # anchors under an unknown field, the expansion in a typed one: an error message used
+    # to print the value, expanding it whole (a hang, then out of memory)
+    body = GATES + "defs:\n" + "".join("  " + line for line in laughs.splitlines(True))
+    path = write(tmp_path, body + "rollout: {replicas: *l9}\n")
+    started = time.monotonic()
+    with pytest.raises(InvalidInput) as info:
+        load_policy(path)
+    assert time.monotonic() - started < 5
+    assert str(info.value).startswith(f"{path}: line ")
+    assert "too large: more than 20000 YAML values" in str(info.value)

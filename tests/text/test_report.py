@@ -227,7 +227,18 @@ def test_gate_report_has_every_section(example: tuple[Evidence, Decision]) -> No
         "| `accuracy[region=eu]` | `>= 0.93` | 0.947 | 0.944 | +0.003 | ✅ pass | 0.947 &gt;= 0.93 |"
         in markdown
     )
-    assert "| `regression_delta` | `< 0.005` | 0.951 | 0.948 | +0.003 | ✅ pass |" in markdown
+    # The regression row's delta is the regression gated (champion − candidate, -0.003), said
+    # so in the reason; it used to show candidate − champion (+0.003), the opposite sign.
+    assert (
+        "| `regression_delta` | `< 0.005` | 0.951 | 0.948 | -0.003 | ✅ pass | "
+        "regression\\_delta = -0.003 &lt; 0.005 (champion − candidate accuracy: 0.948 − 0.951) |"
+        in markdown
+    )
+    assert (
+        "| `delta.latency_p99_ms` | `<= 1` | 8.1 | 8.4 | -0.3 | ✅ pass | "
+        "delta.latency\\_p99\\_ms = -0.3 &lt;= 1 "
+        "(candidate − champion latency\\_p99\\_ms: 8.1 − 8.4) |" in markdown
+    )
     assert "**Decision: pass** — 6 of 6 gates passed, significance pass" in markdown
     assert (
         "policy `policies/production.yaml`, environment `production` (no override in the policy)"
@@ -346,6 +357,7 @@ def test_json_rendering(example: tuple[Evidence, Decision]) -> None:
         "champion": 0.948,
         "delta": 0.003,
         "value": 0.951,
+        "derivation": None,
         "verdict": "pass",
         "reason": "0.951 > 0.94",
         "description": None,
@@ -389,3 +401,79 @@ def test_gate_descriptions_get_a_column_only_when_the_policy_has_them() -> None:
     assert text[2].endswith("REASON     DESCRIPTION")
     assert text[3].endswith("0.9 > 0.8  <b>@ml-team</b> | bar for v2")
     assert text[4].endswith("PASS     5 < 10")
+
+
+def worse_candidate() -> Decision:
+    """The report a new user could not read: a candidate 0.02 worse than the champion."""
+    evidence = Evidence.model_validate(
+        {
+            "model": {"name": "m", "version": "2"},
+            "metrics": {"accuracy": 0.93},
+            "champion": {"version": "1", "metrics": {"accuracy": 0.95}},
+        }
+    )
+    return evaluate(policy("regression_delta < 0.01", "accuracy > 0.9"), evidence)
+
+
+def test_regression_row_shows_the_value_gated_in_text() -> None:
+    lines = decision_text(worse_candidate()).splitlines()
+    assert lines[2].split() == [
+        "METRIC",
+        "THRESHOLD",
+        "CANDIDATE",
+        "CHAMPION",
+        "DELTA",
+        "VERDICT",
+        "REASON",
+    ]
+    # was: `regression_delta  < 0.01  0.93  0.95  -0.02  FAIL  regression_delta = 0.02, ...`
+    assert lines[3].split()[:7] == [
+        "regression_delta",
+        "<",
+        "0.01",
+        "0.93",
+        "0.95",
+        "+0.02",
+        "FAIL",
+    ]
+    assert lines[3].endswith(
+        "regression_delta = 0.02, needs < 0.01 (champion − candidate accuracy: 0.95 − 0.93)"
+    )
+    assert lines[4].split()[:7] == ["accuracy", ">", "0.9", "0.93", "0.95", "-0.02", "PASS"]
+
+
+def test_regression_row_shows_the_value_gated_in_markdown() -> None:
+    table = gate_table(worse_candidate())
+    assert (
+        "| `regression_delta` | `< 0.01` | 0.93 | 0.95 | +0.02 | ❌ fail | regression\\_delta = "
+        "0.02, needs &lt; 0.01 (champion − candidate accuracy: 0.95 − 0.93) |" in table
+    )
+
+
+def test_regression_row_shows_the_value_gated_in_json() -> None:
+    row = json.loads(decision_json(worse_candidate()))["rows"][0]
+    assert {k: row[k] for k in ("candidate", "champion", "delta", "value", "derivation")} == {
+        "candidate": 0.93,
+        "champion": 0.95,
+        "delta": 0.02,
+        "value": 0.02,
+        "derivation": "champion − candidate accuracy: 0.95 − 0.93",
+    }
+
+
+def test_a_table_with_derived_rows_says_which_column_was_compared() -> None:
+    decision = worse_candidate()
+    note = (
+        "Plain gates compare the candidate column with the threshold; derived gates "
+        "(`delta.*`, `regression_delta`) compare the delta column, computed as their reason says."
+    )
+    evidence = Evidence.model_validate({"model": {"name": "m", "version": "2"}, "metrics": {}})
+    assert note in decision_section(evidence, decision)
+    text = decision_text(decision)
+    assert (
+        "(plain gates compare CANDIDATE with the threshold, derived gates DELTA: "
+        "REASON says how it was computed)" in text
+    )
+    plain = evaluate(policy("accuracy > 0.9"), evidence)
+    assert "derived gates" not in decision_section(evidence, plain)
+    assert "derived gates" not in decision_text(plain)
