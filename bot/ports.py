@@ -14,7 +14,7 @@ from typing import Protocol
 
 from bot.core.analysis import QueryResult, RangeQuery
 from bot.core.commits import CommitInfo, CommitRequest, PushResult
-from bot.core.evidence import Evidence
+from bot.core.evidence import Champion, Evidence
 from bot.core.pulls import CommentInfo, MergeResult, PullRequestInfo
 
 
@@ -103,6 +103,11 @@ class Publisher(Protocol):
         """None when the base already holds the change (nothing to commit)."""
         ...
 
+    def conflicts(self, branch: str, base: str, paths: Sequence[str]) -> bool:
+        """Whether the branch (read by `snapshot`) no longer merges cleanly into `base`,
+        judged on `paths`, the only ones the bot's commit on it touches."""
+        ...
+
 
 class MetricSource(Protocol):
     """Answers range queries (Prometheus). Never raises for the source's own trouble: an
@@ -115,6 +120,13 @@ class EvidenceSource(Protocol):
     """Where a candidate's evidence comes from (a gate-results file, the MLflow registry)."""
 
     def evidence(self) -> Evidence: ...
+
+
+class ChampionSource(Protocol):
+    """On request, one version's metrics as the champion (the MLflow registry, when it names
+    no champion: promote then gates against the version the environment runs)."""
+
+    def champion(self, version: str) -> Champion: ...
 
 
 SessionOpener = Callable[[Sequence[str]], "EnvSession"]
@@ -140,6 +152,7 @@ class EnvSession:
 
 __all__ = [
     "BranchSnapshot",
+    "ChampionSource",
     "EnvSession",
     "EvidenceSource",
     "Forge",

@@ -194,7 +194,9 @@ def _normalise_url(url: str, field_name: str) -> str:
         return url
     local = Path(url).expanduser()
     if not local.exists():
-        raise InvalidInput.one(field_name, "", f"{redact_url(url)}: no such repository (not a URL or path)")
+        raise InvalidInput.one(
+            field_name, "", f"{redact_url(url)}: no such repository (not a URL or path)"
+        )
     return local.resolve().as_uri()
 
 
@@ -372,6 +374,10 @@ class EnvRepo:
 
     def head_sha(self) -> str:
         return self._run_ok("rev-parse", "--verify", "HEAD").text
+
+    def head_of(self, ref: str) -> str:
+        """The commit `ref` names in the clone (e.g. `origin/main`)."""
+        return self._commit(ref)
 
     def remote_branch_sha(self, branch: str) -> str | None:
         """The remote branch's sha (one `ls-remote`, nothing fetched), or None if absent."""
@@ -668,6 +674,19 @@ class EnvRepo:
                 *_pathspecs(present),
             )  # fmt: skip
 
+    def first_parent(self, ref: str) -> str | None:
+        """The first parent of `ref`'s commit (None for a root commit), read from the commit
+        object: a shallow boundary commit names its parents too."""
+        header = self._run_ok("cat-file", "commit", self._commit(ref)).text.split("\n\n", 1)[0]
+        parents = [line.split()[1] for line in header.splitlines() if line.startswith("parent ")]
+        return parents[0] if parents else None
+
+    def parent_tree(self, ref: str, paths: Sequence[str]) -> dict[str, bytes]:
+        """`tree_of` the first parent of `ref`, deepening a shallow clone to hold it."""
+        self._commit(ref, history=True)
+        parent = self.first_parent(ref)
+        return self.tree_of(parent, paths) if parent is not None else {}
+
     # ---------------------------------------------------------------- internals
 
     def _commit(self, ref: str, *, history: bool = False) -> str:
@@ -959,6 +978,22 @@ class GitPublisher:
             sha=sha,
             files=self._repo.tree_of(ref, paths),
             trailers=tip[0].trailers if tip else {},
+        )
+
+    def conflicts(self, branch: str, base: str, paths: Sequence[str]) -> bool:
+        """Whether the branch (the bot's one commit on an older base; `snapshot` fetched it)
+        no longer merges cleanly into `base`: a file under `paths` (the only ones the bot's
+        commit touches) that the base changed since the branch's parent, to other content
+        than the branch's. A branch on the current base never conflicts (nothing fetched)."""
+        repo = self._repo
+        tip, onto = f"origin/{branch}", f"origin/{base}"
+        if repo.first_parent(tip) in (None, repo.head_of(onto)):
+            return False
+        ours, theirs = repo.tree_of(tip, paths), repo.tree_of(onto, paths)
+        old = repo.parent_tree(tip, paths)
+        return any(
+            theirs.get(path) not in (old.get(path), ours.get(path))
+            for path in {*ours, *theirs, *old}
         )
 
     def publish(self, request: CommitRequest, expected_head: str | None) -> PushResult | None:

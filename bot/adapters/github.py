@@ -170,7 +170,9 @@ def html_root(api_url: str) -> str:
     return api_url.rstrip("/").removesuffix("/api/v3")
 
 
-def _pull_info(pull: PullRequest) -> PullRequestInfo:
+def _pull_info(pull: PullRequest, *, full: bool = False) -> PullRequestInfo:
+    """`full`: `pull` is a single-PR read (GET /pulls/N), which carries `mergeable`; a list
+    response does not, and asking PyGithub for it there would cost a request per PR."""
     return PullRequestInfo(
         number=pull.number,
         url=pull.html_url,
@@ -183,6 +185,7 @@ def _pull_info(pull: PullRequest) -> PullRequestInfo:
         merged=pull.merged_at is not None,  # in list responses too: no re-fetch
         merge_commit_sha=pull.merge_commit_sha,
         labels=tuple(label.name for label in pull.labels),
+        mergeable=pull.mergeable if full else None,
     )
 
 
@@ -373,7 +376,8 @@ class Forge:
 
     def get_pull(self, number: int) -> PullRequestInfo:
         return self._call(
-            f"read pull request #{number}", lambda: _pull_info(self._repo.get_pull(number))
+            f"read pull request #{number}",
+            lambda: _pull_info(self._repo.get_pull(number), full=True),
         )
 
     def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRequestInfo:

@@ -5,7 +5,10 @@ not read MLflow never load it. The adapter returns our `Evidence`, never mlflow 
 
 * candidate: a registered model version; its metrics, params and lineage come from the run
   that produced it (`mlflow.source.git.commit` tag, `mlflow.log_input` datasets);
-* champion: the version behind an alias (default `champion`); no alias means no champion;
+* champion: the version behind an alias (default `champion`); a model with no alias at all
+  has none (a first promotion, unless promote finds the environment running a version: then
+  `champion_from_mlflow` gives that version's metrics); an alias the model lacks while it has
+  others is an error naming them (a typo must not pass every regression gate);
 * image: the model version's tags `image` and `image_tag`, when set;
 * per-example scores: a run artifact `scores.json` (`{"metric": [..]}`), when present.
 
@@ -30,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.core.errors import ExternalError, InvalidInput
-from bot.core.evidence import Evidence, pairing_problems
+from bot.core.evidence import Champion, Evidence, pairing_problems
 from bot.core.loading import validate_data
 from bot.text.redact import redact, redact_url, redact_urls_in, url_secrets
 
@@ -269,7 +272,82 @@ def _resolve(client: Any, spec: ModelSpec, champion_alias: str) -> tuple[str, st
         version = str(aliases[spec.alias])
     assert version is not None
     champion = aliases.get(champion_alias)
+    if champion is None and aliases:
+        # Not a first promotion: the model has a champion under another name (a typo would
+        # otherwise pass every regression gate as "no champion").
+        raise InvalidInput.one(
+            "--champion-alias",
+            "",
+            f"no alias {champion_alias!r} on model {spec.name} "
+            f"(its aliases: {', '.join(sorted(aliases))})",
+        )
     return version, None if champion is None else str(champion)
+
+
+def _checked_uri(tracking_uri: str | None) -> tuple[Callable[[str], str], str]:
+    """The scrubber for `tracking_uri` and the URI as every message names it; InvalidInput
+    for a missing or unsupported URI."""
+    if not tracking_uri:
+        raise InvalidInput.one(
+            "--tracking-uri",
+            "",
+            "no MLflow tracking URI (pass --tracking-uri or set MLFLOW_TRACKING_URI)",
+        )
+    scrub = _scrubber(tracking_uri)
+    shown = scrub(redact_url(tracking_uri))
+    if not tracking_uri.startswith(TRACKING_SCHEMES):
+        raise InvalidInput.one(
+            "--tracking-uri",
+            "",
+            f"unsupported MLflow tracking URI {shown!r} (use the http(s) address of a "
+            "tracking server, or databricks)",
+        )
+    return scrub, shown
+
+
+def champion_from_mlflow(
+    tracking_uri: str | None,
+    model_name: str,
+    version: str,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Champion:
+    """One registered version's metrics (and scores) as the champion to gate against, marked
+    `deployed`: promote asks for the version the environment runs when the registry has no
+    alias at all. Errors as `evidence_from_mlflow`'s."""
+    scrub, shown = _checked_uri(tracking_uri)
+    assert tracking_uri is not None
+    spec = ModelSpec(model_name, version)
+    source = f"MLflow {shown} {spec}"
+    with bounded_http(timeout), scrubbed_logs(scrub):
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        try:
+            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+            data = _version_data(client, model_name, version, source)
+        except MlflowException as error:
+            if _not_found(error):
+                raise InvalidInput.one(
+                    source,
+                    "",
+                    f"model {model_name!r} version {version} not found in the registry (the "
+                    "version the environment runs, gated against as the champion because the "
+                    "model has no alias: set the champion alias on the version to compare with)",
+                ) from None
+            raise ExternalError(
+                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)} "
+                "(check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up)"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise ExternalError(
+                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)}"
+            ) from None
+    champion = {
+        "version": data["version"],
+        "metrics": data["metrics"],
+        "scores": data.get("scores", {}),
+    }
+    return validate_data(champion, Champion, source).model_copy(update={"deployed": True})
 
 
 def evidence_from_mlflow(
@@ -285,21 +363,8 @@ def evidence_from_mlflow(
     Raises `InvalidInput` for an unknown model or version, `ExternalError` when MLflow cannot
     be reached or fails; either names the tracking URI.
     """
-    if not tracking_uri:
-        raise InvalidInput.one(
-            "--tracking-uri",
-            "",
-            "no MLflow tracking URI (pass --tracking-uri or set MLFLOW_TRACKING_URI)",
-        )
-    scrub = _scrubber(tracking_uri)
-    shown = scrub(redact_url(tracking_uri))  # the URI as every message names it
-    if not tracking_uri.startswith(TRACKING_SCHEMES):
-        raise InvalidInput.one(
-            "--tracking-uri",
-            "",
-            f"unsupported MLflow tracking URI {shown!r} (use the http(s) address of a "
-            "tracking server, or databricks)",
-        )
+    scrub, shown = _checked_uri(tracking_uri)
+    assert tracking_uri is not None
     spec = model_spec(model_name, version)
     with bounded_http(timeout), scrubbed_logs(scrub):
         from mlflow import MlflowClient
@@ -383,6 +448,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "ModelSpec",
     "bounded_http",
+    "champion_from_mlflow",
     "evidence_from_mlflow",
     "model_spec",
     "parse_model_uri",

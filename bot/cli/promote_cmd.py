@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,9 +14,13 @@ from bot.cli.common import (
     github_options,
     github_token,
     load_policy_and_evidence,
+    workspace_path,
     write_outputs,
 )
 from bot.core.errors import EXIT_NO
+
+if TYPE_CHECKING:
+    from bot.core.evidence import Champion, Evidence
 
 
 @click.command("promote")
@@ -65,7 +70,7 @@ def promote(
     """Gate a candidate and open (or update) the pull request that promotes it.
 
     The PR bumps the model in ENVIRONMENT's folder of the env repo, carries the evaluation
-    report in its body and commits it at reports/<model>/<version>.md. A failed gate opens
+    report in its body and commits it at reports/<environment>/<model>/<version>.md. A failed gate opens
     nothing and exits 1. Outcome: created | updated | unchanged | blocked.
     """
     from bot.cli.session import forge_opener, session_opener
@@ -93,7 +98,7 @@ def promote(
         dry_run=dry_run,
         no_pr=no_pr,
         image=image,
-        policy_source=str(policy_path),
+        policy_source=workspace_path(policy_path),
         local=target.is_local,
         env_repo=None if target.is_local else target.repo,
         notify=notify_target,
@@ -104,6 +109,9 @@ def promote(
         options,
         session_opener(target, base=base, token=token),
         forge_for=forge_opener(token, github_api_url or target.api_url),
+        champions=None
+        if mlflow_model is None
+        else _Registry(tracking_uri, evidence, mlflow_timeout),
     )
 
     click.echo(decision_text(result.decision), nl=False)
@@ -141,3 +149,15 @@ def promote(
             "report-path": result.report_path,
         }
     )
+
+
+class _Registry:
+    """The `ChampionSource` of an MLflow candidate: a version of the same registered model."""
+
+    def __init__(self, tracking_uri: str | None, evidence: Evidence, timeout: float) -> None:
+        self._uri, self._model, self._timeout = tracking_uri, evidence.model.name, timeout
+
+    def champion(self, version: str) -> Champion:
+        from bot.adapters.mlflow import champion_from_mlflow
+
+        return champion_from_mlflow(self._uri, self._model, version, self._timeout)

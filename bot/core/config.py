@@ -26,7 +26,7 @@ class Paths(Strict):
     values: str = "values.yaml"
     rollout: str = "rollout.yaml"
     analysis_template: str = "analysis-template.yaml"
-    report: str = "reports/{model}/{version}.md"
+    report: str = "reports/{environment}/{model}/{version}.md"
 
     @field_validator("model_dir", "report")
     @classmethod

@@ -55,4 +55,31 @@ def decide_branch(view: BranchView, *, branch: str, dry_run: bool, noun: str) ->
 
 BASE_HOLDS = BranchDecision("none", "unchanged", "the base already holds this change")
 
-__all__ = ["BASE_HOLDS", "BranchAction", "BranchDecision", "BranchView", "Outcome", "decide_branch"]
+
+def decide_rebuild(
+    held: BranchDecision, *, conflicted: bool, what: str, base: str, dry_run: bool
+) -> BranchDecision:
+    """After `held` (the branch already holds the change): when it no longer merges cleanly
+    into `base` (the open PR `what` is conflicted, or without a PR the branch itself), the
+    branch is rebuilt: a new commit of the same change on the current base, pushed with the
+    lease. Whether it conflicts is read only then (a forge's extra request); a forge that
+    has not computed it yet is not known to conflict, and is not waited for."""
+    if held.action != "held" or not conflicted:
+        return held
+    done = "would be rebuilt (dry run)" if dry_run else "rebuilt"
+    return BranchDecision(
+        "push",
+        "updated",
+        f"{what} no longer merged cleanly into {base}: {done} on the current {base}",
+    )
+
+
+__all__ = [
+    "BASE_HOLDS",
+    "BranchAction",
+    "BranchDecision",
+    "BranchView",
+    "Outcome",
+    "decide_branch",
+    "decide_rebuild",
+]

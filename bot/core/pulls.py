@@ -18,6 +18,14 @@ class PullRequestInfo:
     merged: bool
     merge_commit_sha: str | None
     labels: tuple[str, ...]
+    # Whether it merges cleanly into its base: only a single-PR read carries it (lists do
+    # not), and None while the forge is still computing it (or it was not read): not known.
+    mergeable: bool | None = None
+
+    @property
+    def conflicted(self) -> bool:
+        """The forge said the PR does not merge cleanly (unknown is not conflicted)."""
+        return self.state == "open" and self.mergeable is False
 
 
 @dataclass(frozen=True)

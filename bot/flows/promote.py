@@ -13,13 +13,13 @@ from dataclasses import dataclass, replace
 
 from bot.core.commits import CommitRequest
 from bot.core.config import DEFAULT_CONFIG, BotConfig
-from bot.core.converge import Outcome
+from bot.core.converge import BranchDecision, Outcome, decide_rebuild
 from bot.core.errors import BotError, InvalidInput, Problem
-from bot.core.evidence import Evidence
+from bot.core.evidence import Evidence, pairing_problems
 from bot.core.gate import Decision, evaluate
 from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import check_dns_label, check_version, fill_path, promote_branch
-from bot.core.plan import rollout_plan
+from bot.core.plan import committed_plan
 from bot.core.policy import Policy
 from bot.core.pulls import PullRequestInfo
 from bot.core.render import (
@@ -55,7 +55,7 @@ from bot.flows.session import (
     read_templates,
     request_configured_reviewers,
 )
-from bot.ports import EnvSession, Forge, SessionOpener, Workspace
+from bot.ports import ChampionSource, EnvSession, Forge, SessionOpener, Workspace
 from bot.text.diff import unified_diff
 from bot.text.proposal import promotion_report, promotion_title, pull_request_body
 from bot.text.report import gate_report_markdown
@@ -159,7 +159,13 @@ def plan_promotion(
     )
     previous = current.version if current else None
     meta = ProposalMeta("promote", model, environment, version, previous)
-    plan = rollout_plan(effective, query_context(config, model, environment))
+    plan = committed_plan(  # the Rollout this change commits, else the policy's plan
+        effective,
+        query_context(config, model, environment),
+        {**workspace.tree_of("HEAD", [folder]), **existing},
+        change.files,
+        change.deleted,
+    )
     report = promotion_report(
         evidence, decision, plan, meta, list(change.changed), deleted=list(change.deleted)
     )
@@ -276,25 +282,72 @@ def promote(
     open_session: SessionOpener,
     *,
     forge_for: ForgeFor | None = None,
+    champions: ChampionSource | None = None,
 ) -> PromoteResult:
     """Gate `evidence`; when it passes, propose it. `forge_for` opens a forge repository
     (None without a token): a blocked decision is commented there when the policy says
-    `on_fail: block_and_notify`."""
+    `on_fail: block_and_notify`. `champions` (the registry) is asked for the metrics of the
+    version the environment runs when the evidence has no champion (the registry has no
+    alias at all): a first promotion is one only where the environment runs nothing."""
+    if evidence.champion is None and champions is not None:
+        return _promote_against_deployed(
+            evidence, policy, options, open_session, forge_for, champions
+        )
     decision = evaluate(policy, evidence, options.environment, policy_source=options.policy_source)
     if not decision.passed:
-        blocked = PromoteResult(
-            "blocked",
-            decision,
-            local=options.local,
-            dry_run=options.dry_run,
-            reason="the gates failed: nothing was opened",
-        )
-        return _notify_blocked(blocked, evidence, policy, options, forge_for)
+        return _blocked(decision, evidence, policy, options, forge_for)
     session = open_session(initial_sparse_paths(evidence, options.environment))
     try:
         return _promote(session, evidence, decision, policy, options)
     finally:
         session.close()
+
+
+def _promote_against_deployed(
+    evidence: Evidence,
+    policy: Policy,
+    options: PromoteOptions,
+    open_session: SessionOpener,
+    forge_for: ForgeFor | None,
+    champions: ChampionSource,
+) -> PromoteResult:
+    """No champion in the evidence: read the version the environment runs (as the plan
+    does) and gate against its metrics; nothing deployed (or this very version): as is."""
+    session = open_session(initial_sparse_paths(evidence, options.environment))
+    try:
+        first = evaluate(policy, evidence, options.environment, policy_source=options.policy_source)
+        deployed = plan_promotion(session.workspace, evidence, first, policy, options).meta
+        previous = deployed.previous_version
+        if previous is not None and previous != deployed.version:
+            evidence = evidence.model_copy(update={"champion": champions.champion(previous)})
+            problems = pairing_problems(evidence, f"the deployed version {previous}")
+            if problems:
+                raise InvalidInput(problems)
+        decision = evaluate(
+            policy, evidence, options.environment, policy_source=options.policy_source
+        )
+        if decision.passed:
+            return _promote(session, evidence, decision, policy, options)
+    finally:
+        session.close()
+    return _blocked(decision, evidence, policy, options, forge_for)
+
+
+def _blocked(
+    decision: Decision,
+    evidence: Evidence,
+    policy: Policy,
+    options: PromoteOptions,
+    forge_for: ForgeFor | None,
+) -> PromoteResult:
+    blocked = PromoteResult(
+        "blocked",
+        decision,
+        local=options.local,
+        dry_run=options.dry_run,
+        reason="the gates failed: nothing was opened",
+    )
+    return _notify_blocked(blocked, evidence, policy, options, forge_for)
 
 
 def _promote(
@@ -336,17 +389,31 @@ def _promote(
         ),
         author=(plan.config.commit_author.name, plan.config.commit_author.email),
     )
-    converged = converge_branch(
-        session,
-        request,
-        watched=list(plan.files),
-        holds=lambda held: all(held.files.get(p) == data for p, data in plan.files.items()),
-        describes=lambda pull: _describes(pull, plan),
-        uses_pulls=use_pr,
-        dry_run=options.dry_run,
-        noun="change",
-        busy="promoting the same model and environment",
-    )
+
+    def converge(rebuild: bool) -> Converged:
+        return converge_branch(
+            session,
+            request,
+            watched=list(plan.files),
+            holds=lambda held: (
+                not rebuild and all(held.files.get(p) == data for p, data in plan.files.items())
+            ),
+            describes=lambda pull: _describes(pull, plan),
+            uses_pulls=use_pr,
+            dry_run=options.dry_run,
+            noun="change",
+            busy="promoting the same model and environment",
+        )
+
+    converged = converge(rebuild=False)
+    rebuild = _rebuild(session, plan, converged, options.dry_run)
+    if rebuild is not converged.decision:
+        # The branch holds the change but no longer merges: the same change, committed anew
+        # on the current base (the converge loop re-reads the head and pushes with the lease).
+        again = converged if options.dry_run else converge(rebuild=True)
+        if options.dry_run or again.decision.action == "push":
+            again = replace(again, decision=rebuild)
+        converged = again
     chosen = converged.decision
     body = pull_request_body(
         plan.report,
@@ -368,6 +435,27 @@ def _promote(
     if options.dry_run:
         return result
     return _write_pull(session, plan, converged, result, use_pr)
+
+
+def _rebuild(
+    session: EnvSession, plan: _Plan, converged: Converged, dry_run: bool
+) -> BranchDecision:
+    """`decide_rebuild` on a held branch: its open PR's mergeability (one request: a list of
+    PRs does not carry it), or without a PR the branch itself against the base (git)."""
+    held = converged.decision
+    if held.action != "held":
+        return held
+    pull = converged.open_pull
+    if pull is not None:
+        assert session.forge is not None
+        conflicted = session.forge.get_pull(pull.number).conflicted
+        what = f"#{pull.number}"
+    else:
+        conflicted = session.publisher.conflicts(plan.branch, session.base, list(plan.files))
+        what = plan.branch
+    return decide_rebuild(
+        held, conflicted=conflicted, what=what, base=session.base, dry_run=dry_run
+    )
 
 
 def _held(

@@ -734,7 +734,7 @@ def test_promote_opens_the_pull_request_and_writes_every_output(
     assert run.outputs["outcome"] == "created"
     assert run.outputs["pull-request-number"] == str(pull["number"])
     assert run.outputs["pull-request-url"] == pull["html_url"]
-    assert run.outputs["report-path"] == "reports/fraud-detector/7.md"
+    assert run.outputs["report-path"] == "reports/production/fraud-detector/7.md"
     assert "Rollout plan" in run.summary
     assert envfixtures.TOKEN not in run.stdout.split("\n", 1)[1] + run.stderr
 

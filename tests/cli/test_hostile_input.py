@@ -467,7 +467,7 @@ def test_promote_refuses_or_proposes_valid_yaml(
     assert_rendered(
         {p: d for p, d in files.items() if p.startswith(folder)}, model, version, tag or version
     )
-    report = files[f"reports/{model}/{version}.md"].decode("utf-8")
+    report = files[f"reports/production/{model}/{version}.md"].decode("utf-8")
     assert "<script" not in report.lower() and "\x00" not in report
     message = git(env_repo, "log", "-1", "--format=%B", f"refs/heads/{branch}")
     trailers = parse_trailers(message)

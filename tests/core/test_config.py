@@ -48,7 +48,7 @@ def refused(text: str) -> list[tuple[str, str, str]]:
         ("paths.values", "values.yaml"),
         ("paths.rollout", "rollout.yaml"),
         ("paths.analysis_template", "analysis-template.yaml"),
-        ("paths.report", "reports/{model}/{version}.md"),
+        ("paths.report", "reports/{environment}/{model}/{version}.md"),
         ("value_keys.image_tag", "image.tag"),
         ("value_keys.model_version", "model.version"),
         ("value_keys.image_repository", "image.repository"),

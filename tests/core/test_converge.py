@@ -6,7 +6,14 @@ import itertools
 
 import pytest
 
-from bot.core.converge import BASE_HOLDS, BranchDecision, BranchView, decide_branch
+from bot.core.converge import (
+    BASE_HOLDS,
+    BranchDecision,
+    BranchView,
+    decide_branch,
+    decide_rebuild,
+)
+from bot.core.pulls import PullRequestInfo
 
 BRANCH = "model-bot/promote/production/fraud"
 
@@ -78,3 +85,60 @@ def test_dry_run_reasons_say_what_would_happen() -> None:
 def test_base_holds_is_an_unchanged_outcome() -> None:
     assert (BASE_HOLDS.action, BASE_HOLDS.outcome) == ("none", "unchanged")
     assert BASE_HOLDS.reason == "the base already holds this change"
+
+
+HELD = BranchDecision(
+    "held", "unchanged", "the open pull request already holds exactly this change"
+)
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_held_branch_that_conflicts_is_rebuilt(dry_run: bool) -> None:
+    decision = decide_rebuild(HELD, conflicted=True, what="#2", base="main", dry_run=dry_run)
+    done = "would be rebuilt (dry run)" if dry_run else "rebuilt"
+    assert decision == BranchDecision(
+        "push", "updated", f"#2 no longer merged cleanly into main: {done} on the current main"
+    )
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [HELD, BranchDecision("push", "updated"), BranchDecision("open-pull", "created"), BASE_HOLDS],
+)
+def test_only_a_held_conflicted_branch_is_rebuilt(decision: BranchDecision) -> None:
+    assert decide_rebuild(decision, conflicted=False, what="#2", base="main", dry_run=False) is (
+        decision
+    )
+    if decision is not HELD:
+        assert decide_rebuild(decision, conflicted=True, what="#2", base="main", dry_run=False) is (
+            decision
+        )
+
+
+@pytest.mark.parametrize(
+    ("state", "mergeable", "conflicted"),
+    [
+        ("open", False, True),
+        ("open", True, False),
+        ("open", None, False),  # GitHub still computing it: not known, not waited for
+        ("closed", False, False),
+    ],
+)
+def test_pull_conflicted_only_when_the_forge_said_so(
+    state: str, mergeable: bool | None, conflicted: bool
+) -> None:
+    pull = PullRequestInfo(
+        number=2,
+        url="u",
+        state=state,
+        title="t",
+        body="",
+        head_ref="h",
+        head_sha="s",
+        base_ref="main",
+        merged=False,
+        merge_commit_sha=None,
+        labels=(),
+        mergeable=mergeable,
+    )
+    assert pull.conflicted is conflicted

@@ -55,7 +55,7 @@ def expected_files(model: str, version: str) -> set[str]:
         f"{folder(model)}/values.yaml",
         f"{folder(model)}/rollout.yaml",
         f"{folder(model)}/analysis-template.yaml",
-        f"reports/{model}/{version}.md",
+        f"reports/production/{model}/{version}.md",
     }
 
 

@@ -15,6 +15,7 @@ import pytest
 from bot.adapters.mlflow import (
     ModelSpec,
     bounded_http,
+    champion_from_mlflow,
     evidence_from_mlflow,
     model_spec,
     parse_model_uri,
@@ -399,3 +400,44 @@ def test_environment_is_restored(registry: Registry, monkeypatch: pytest.MonkeyP
     evidence_from_mlflow(registry.uri, registry.model, "2")
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "77"
     assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
+
+
+# --- a mistyped champion alias, and a version's metrics on request ------------------------------
+
+
+def test_a_mistyped_champion_alias_names_the_aliases_that_exist(registry: Registry) -> None:
+    """The model has aliases: one that does not exist is a typo, not a first promotion (which
+    would pass every regression gate)."""
+    with pytest.raises(InvalidInput) as info:
+        evidence_from_mlflow(registry.uri, registry.model, "3", champion_alias="prdo")
+    assert str(info.value) == (
+        f"--champion-alias: no alias 'prdo' on model {registry.model} "
+        "(its aliases: challenger, champion)"
+    )
+    result = run(
+        "gate",
+        "--mlflow-model",
+        f"models:/{registry.model}/3",
+        "--tracking-uri",
+        registry.uri,
+        "--champion-alias",
+        "prdo",
+        "--policy",
+        DEFAULT,
+    )
+    assert_usage_error(result, f"--champion-alias: no alias 'prdo' on model {registry.model}")
+
+
+def test_a_model_without_any_alias_has_no_champion_whatever_the_alias(registry: Registry) -> None:
+    evidence = evidence_from_mlflow(registry.uri, registry.newbie, "1", champion_alias="prdo")
+    assert evidence.champion is None
+
+
+def test_a_versions_metrics_as_the_champion(registry: Registry) -> None:
+    champion = champion_from_mlflow(registry.uri, registry.model, "1")
+    assert champion.version == "1" and champion.deployed
+    assert champion.metrics["accuracy"] == 0.948
+    assert champion.scores["accuracy"] == tuple(CHAMPION_SCORES)
+    with pytest.raises(InvalidInput) as info:
+        champion_from_mlflow(registry.uri, registry.model, "42")
+    assert f"model '{registry.model}' version 42 not found in the registry" in str(info.value)

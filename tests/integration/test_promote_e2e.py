@@ -267,7 +267,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
         f"{folder}/values.yaml": "modified",
         f"{folder}/rollout.yaml": "added",
         f"{folder}/analysis-template.yaml": "added",
-        f"reports/{model}/2.md": "added",
+        f"reports/production/{model}/2.md": "added",
     }
     values_diff = git(
         env.bare, "diff", "--unified=0", "main", branch, "--", f"{folder}/values.yaml"
@@ -297,7 +297,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert meta is not None
     assert (meta.action, meta.model, meta.environment) == ("promote", model, "production")
     assert (meta.version, meta.previous_version) == ("2", "1")
-    report = git(env.bare, "show", f"{branch}:reports/{model}/2.md")
+    report = git(env.bare, "show", f"{branch}:reports/production/{model}/2.md")
     assert body.startswith(report)
 
     # The commit: one, on top of main, with the audit trailers.
@@ -322,12 +322,14 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
         again.stdout
     )
     # No-op budget: read the repo, list open PRs for the branch (the list's `merged_at` is
-    # enough: no per-PR completion).
+    # enough: no per-PR completion), and read the one open PR that holds the change: only a
+    # single-PR read carries `mergeable` (a conflicted PR is rebuilt on the current base).
     assert env.calls() == [
         "GET /repos/acme/env",
         "GET /repos/acme/env/pulls",
+        "GET /repos/acme/env/pulls/1",
     ]
-    assert env.fake.request_count() == 2
+    assert env.fake.request_count() == 3
     assert env.refs()[f"refs/heads/{branch}"] == first_tip
     assert len(env.fake.pulls("acme", "env")) == 1
 
@@ -366,7 +368,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
         f"{folder}/values.yaml": "modified",
         f"{folder}/rollout.yaml": "added",
         f"{folder}/analysis-template.yaml": "added",
-        f"reports/{model}/3.md": "added",
+        f"reports/production/{model}/3.md": "added",
     }
 
 
@@ -921,3 +923,150 @@ def test_bad_input_exits_2_with_one_line_and_leaves_nothing(
     assert env.bot_refs() == []
     assert env.fake.pulls("acme", "env") == []
     assert env.fake.server_errors == []
+
+
+# --- two environments, one version: reports apart, conflicts rebuilt ---------------------------
+
+
+def merge_pull(env: Env, number: int) -> None:
+    pull = env.fake.client(TOKEN).get_repo("acme/env").get_pull(number)
+    assert pull.merge(merge_method="merge").merged
+
+
+def promote_to_both(env: Env) -> tuple[int, int]:
+    """fraud-detector 7 to staging (#1) and to production (#2)."""
+    for environment in ("staging", "production"):
+        result = promote(env, "--results", str(PASSING), environment=environment)
+        assert result.exit_code == 0, result
+        assert "outcome: created\n" in result.stdout
+    return 1, 2
+
+
+def test_one_version_in_two_environments_gives_two_reports_that_merge(env: Env) -> None:
+    """The default report path names the environment: merging the staging PR leaves the
+    production PR mergeable (it used to collide on reports/<model>/<version>.md)."""
+    staging, production = promote_to_both(env)
+    assert "reports/staging/fraud-detector/7.md" in pull_files(env, staging)
+    assert "reports/production/fraud-detector/7.md" in pull_files(env, production)
+    merge_pull(env, staging)
+    assert env.fake.pull("acme", "env", production)["mergeable"] is True
+
+
+def test_a_conflicted_promotion_pr_is_rebuilt_on_the_current_base(env: Env) -> None:
+    """An explicit report path without the environment (an existing user's config): merging
+    the staging PR conflicts the production PR. While GitHub has not computed mergeability
+    (null) the rerun does not wait for it and changes nothing; once GitHub answers
+    `mergeable: false`, the rerun rebuilds the branch on the current base, with the lease."""
+    env.fake.commit_files(
+        "acme",
+        "env",
+        "main",
+        {".model-bot.yaml": CONFIG + "paths:\n  report: reports/{model}/{version}.md\n"},
+        "Keep the old report path",
+    )
+    staging, production = promote_to_both(env)
+    merge_pull(env, staging)
+    assert env.fake.pull("acme", "env", production)["mergeable"] is False
+    branch = "model-bot/promote/production/fraud-detector"
+    stale_tip = env.refs()[f"refs/heads/{branch}"]
+
+    env.fake.reset_requests()
+    unknown = promote(env, "--results", str(PASSING))  # GitHub starts computing: null
+    assert unknown.exit_code == 0, unknown
+    assert "outcome: unchanged" in unknown.stdout
+    assert env.refs()[f"refs/heads/{branch}"] == stale_tip
+    # The one extra read: the open PR's mergeability (lists do not carry it).
+    assert env.calls() == [
+        "GET /repos/acme/env",
+        "GET /repos/acme/env/pulls",
+        f"GET /repos/acme/env/pulls/{production}",
+    ]
+
+    rebuilt = promote(env, "--results", str(PASSING))
+    assert rebuilt.exit_code == 0, rebuilt
+    assert (
+        f"outcome: updated (#{production} no longer merged cleanly into main: "
+        "rebuilt on the current main)\n"
+    ) in rebuilt.stdout
+    tip = env.refs()[f"refs/heads/{branch}"]
+    main = env.refs()["refs/heads/main"]
+    assert tip != stale_tip
+    assert git(env.bare, "rev-parse", f"{tip}^") == main  # one new commit on the current base
+    assert git(env.bare, "show", f"{tip}:reports/fraud-detector/7.md") == git(
+        env.bare, "show", f"{stale_tip}:reports/fraud-detector/7.md"
+    )
+    assert env.fake.pull("acme", "env", production)["mergeable"] is True
+    assert len(env.fake.pulls("acme", "env", state="open")) == 1
+    assert env.fake.comments("acme", "env", production) == []  # same version: no "superseded"
+
+    again = promote(env, "--results", str(PASSING))
+    assert "outcome: unchanged (the open pull request already holds" in again.stdout
+    assert env.refs()[f"refs/heads/{branch}"] == tip
+
+
+# --- no registry alias: the deployed version is the champion ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def aliasless(mlflow_server: str) -> Registry:
+    """A model with no alias at all: v1 (what production runs), v2 much worse than v1 but
+    above every absolute threshold, v3 better than v1."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_server, registry_uri=mlflow_server)
+    suffix = str(int(time.time() * 1000))
+    experiment_id = client.create_experiment(f"aliasless-{suffix}")
+    model = f"aliasless-{suffix}"
+    client.create_registered_model(model)
+    runs = {}
+    for number, accuracy in (("1", 0.99), ("2", 0.95), ("3", 0.995)):
+        version, runs[number] = _register(
+            client,
+            experiment_id,
+            model,
+            {"accuracy": accuracy, "latency_p99_ms": 8.0, "safety_violations": 0},
+            {},
+            "abcdef0",
+            {"image": "ghcr.io/acme/aliasless", "image_tag": f"{number}-abcdef0"},
+        )
+        assert version == number
+    return Registry(mlflow_server, model, experiment_id, runs)
+
+
+def deploy(env: Env, model: str, version: str) -> None:
+    values = HAND_WRITTEN_VALUES.format(model=model).replace(
+        'version: "1"', f'version: "{version}"'
+    )
+    env.fake.commit_files(
+        "acme", "env", "main", {f"environments/production/{model}/values.yaml": values}, "Deploy"
+    )
+
+
+def test_without_any_alias_the_deployed_version_is_the_champion(
+    env: Env, aliasless: Registry
+) -> None:
+    """Production runs 1 and the registry has no alias: 2 is gated against 1 (and fails the
+    regression gate it used to pass as a "first promotion"); 3 passes, and its report says
+    which champion it was gated against."""
+    deploy(env, aliasless.model, "1")
+
+    worse = promote(env, *from_mlflow(aliasless, "2"))
+    assert worse.exit_code == 1, worse
+    assert f"{aliasless.model} 2 vs champion 1" in worse.stdout
+    assert "no champion" not in worse.stdout
+    assert "regression_delta" in worse.stdout and "outcome: blocked" in worse.stdout
+
+    better = promote(env, *from_mlflow(aliasless, "3"))
+    assert better.exit_code == 0, better
+    assert f"{aliasless.model} 3 vs champion 1" in better.stdout
+    (pull,) = env.fake.pulls("acme", "env", state="open")
+    assert "| champion | the deployed version `1` (no registry alias) |" in pull["body"]
+
+
+def test_without_any_alias_and_nothing_deployed_it_is_a_first_promotion(
+    env: Env, aliasless: Registry
+) -> None:
+    first = promote(env, *from_mlflow(aliasless, "2"))
+    assert first.exit_code == 0, first
+    assert "no champion" in first.stdout
+    assert "outcome: created" in first.stdout

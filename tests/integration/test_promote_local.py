@@ -81,7 +81,7 @@ def test_local_promotion_commits_to_the_bot_branch_and_converges(env_repo: Path,
     assert "title: Promote fraud-detector 7 to production\n" in out
     assert "## ✅ Gates passed: `fraud-detector` version `7`" in out
     assert "outcome: created\n" in out and f"branch: {BRANCH}\n" in out
-    assert "report: reports/fraud-detector/7.md" in out
+    assert "report: reports/production/fraud-detector/7.md" in out
     assert "pull request: #" not in out
     printed_body = out.split("title: Promote fraud-detector 7 to production\n\n", 1)[1]
     meta = read_marker(printed_body)
@@ -110,7 +110,7 @@ def test_local_promotion_commits_to_the_bot_branch_and_converges(env_repo: Path,
             f"A\t{MODEL_DIR}/analysis-template.yaml",
             f"A\t{MODEL_DIR}/rollout.yaml",
             f"M\t{VALUES}",
-            "A\treports/fraud-detector/7.md",
+            "A\treports/production/fraud-detector/7.md",
         ]
     )
     # The hand-written values file: exactly the two values, comments and layout kept.
@@ -122,7 +122,7 @@ def test_local_promotion_commits_to_the_bot_branch_and_converges(env_repo: Path,
         '-  version: "6"',
         '+  version: "7"',
     ]
-    report = git(env_repo, "show", f"{BRANCH}:reports/fraud-detector/7.md")
+    report = git(env_repo, "show", f"{BRANCH}:reports/production/fraud-detector/7.md")
     assert report in printed_body
 
     second = promote(target)
@@ -142,7 +142,10 @@ def test_newer_candidate_replaces_the_branch_commit(env_repo: Path, tmp_path: Pa
     trailers = parse_trailers(git(env_repo, "log", "-1", "--format=%B", BRANCH))
     assert (trailers["Model-Version"], trailers["Previous-Version"]) == ("8", "6")
     names = git(env_repo, "diff", "--name-only", "main", BRANCH).splitlines()
-    assert "reports/fraud-detector/8.md" in names and "reports/fraud-detector/7.md" not in names
+    assert (
+        "reports/production/fraud-detector/8.md" in names
+        and "reports/production/fraud-detector/7.md" not in names
+    )
 
 
 def test_dry_run_changes_nothing(env_repo: Path) -> None:
@@ -194,3 +197,69 @@ def test_stale_bot_analysis_template_is_deleted(env_repo: Path, tmp_path: Path) 
     # Converges: the deletion is part of what "the branch already holds" means.
     again = promote(str(env_repo), results=candidate(tmp_path, "8", "8-abcdef0"), policy=policy)
     assert "outcome: unchanged" in again.stdout, again
+
+
+def _old_report_path_and_staging_merged(env_repo: Path) -> str:
+    """An explicit report path without the environment; 7 promoted to staging and to
+    production, then the staging branch merged: the production branch, still holding its
+    change, now conflicts with main (both add reports/fraud-detector/7.md). Its tip."""
+    config = env_repo / ".model-bot.yaml"
+    config.write_text(config.read_text() + "paths:\n  report: reports/{model}/{version}.md\n")
+    git(env_repo, "commit", "-q", "-am", "Keep the old report path")
+    staging = run(
+        "promote", "--results", PASSING, "--policy", DEFAULT, "--environment", "staging",
+        "--env-repo", str(env_repo),
+    )  # fmt: skip
+    assert staging.exit_code == 0, staging
+    assert promote(str(env_repo)).exit_code == 0
+    git(env_repo, "merge", "-q", "--no-ff", "-m", "Merge staging",
+        "model-bot/promote/staging/fraud-detector")  # fmt: skip
+    return refs(env_repo)[f"refs/heads/{BRANCH}"]
+
+
+def merges_cleanly(repo: Path, branch: str) -> bool:
+    import subprocess
+
+    result = subprocess.run(
+        ["git", "-C", str(repo), "merge-tree", "--write-tree", "main", branch],
+        capture_output=True,
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def test_stale_conflicting_branch_is_rebuilt_on_the_current_base(env_repo: Path) -> None:
+    stale = _old_report_path_and_staging_merged(env_repo)
+    assert not merges_cleanly(env_repo, BRANCH)
+
+    result = promote(str(env_repo))
+
+    assert result.exit_code == 0, result
+    assert (
+        f"outcome: updated ({BRANCH} no longer merged cleanly into main: rebuilt on the "
+        "current main)\n"
+    ) in result.stdout
+    tip = refs(env_repo)[f"refs/heads/{BRANCH}"]
+    assert tip != stale and git(env_repo, "rev-parse", f"{tip}^") == git(
+        env_repo, "rev-parse", "main"
+    )
+    assert merges_cleanly(env_repo, BRANCH)
+    again = promote(str(env_repo))
+    assert f"outcome: unchanged ({BRANCH} already holds exactly this change)" in again.stdout
+    assert refs(env_repo)[f"refs/heads/{BRANCH}"] == tip
+
+
+def test_stale_branch_that_still_merges_is_left_alone(env_repo: Path) -> None:
+    """The base moved on elsewhere (another model): the branch still merges, nothing is
+    pushed."""
+    assert promote(str(env_repo)).exit_code == 0
+    tip = refs(env_repo)[f"refs/heads/{BRANCH}"]
+    other = env_repo / "environments/production/churn-model/values.yaml"
+    other.write_text(other.read_text() + "# tuned by hand\n")
+    git(env_repo, "commit", "-q", "-am", "Tune churn-model")
+
+    result = promote(str(env_repo))
+
+    assert result.exit_code == 0, result
+    assert f"outcome: unchanged ({BRANCH} already holds exactly this change)" in result.stdout
+    assert refs(env_repo)[f"refs/heads/{BRANCH}"] == tip

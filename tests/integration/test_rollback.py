@@ -109,7 +109,7 @@ def test_reverts_the_merge_commit_with_trailers_label_and_backlink(
     )
     changed = bare_git(bare, "diff", "--name-only", promotion.merge, head).splitlines()
     assert changed and all(p.startswith(folder(MODEL) + "/") for p in changed)
-    assert f"reports/{MODEL}/2.md" in folder_blobs(bare, head, "reports")
+    assert f"reports/production/{MODEL}/2.md" in folder_blobs(bare, head, "reports")
 
 
 def test_to_an_older_version_restores_its_folder(github: FakeGitHub, tmp_path: Path) -> None:
