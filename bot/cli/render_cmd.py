@@ -41,6 +41,23 @@ def read_existing(root: Path, paths: list[str], field: str) -> dict[str, bytes]:
     return existing
 
 
+def read_folder(root: Path, folder: str, field: str) -> dict[str, bytes]:
+    """Every file under `folder` (repo-relative), for a render that needs the whole folder
+    (`bot.core.render.needs_whole_folder`): a kustomization, or a person's Rollout whose
+    `spec.workloadRef` names a workload in another file."""
+    base = _inside(root, folder, field)
+    if not base.is_dir():
+        return {}
+    found = {}
+    for path in sorted(base.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_file() and not any(
+            part.startswith(".") for part in path.relative_to(base).parts
+        ):
+            found[relative] = _inside(root, relative, field).read_bytes()
+    return found
+
+
 def read_templates(root: Path, config: BotConfig) -> dict[str, str]:
     """The env repo's override templates (`templates_dir/*.j2`) by file name."""
     folder = _inside(root, config.templates_dir, "--env-repo")
@@ -164,7 +181,14 @@ def render(
     """
     from bot.core.config import DEFAULT_CONFIG, load_config
     from bot.core.policy import load_policy
-    from bot.core.render import RenderRequest, candidate_paths, render_change, resolve
+    from bot.core.render import (
+        RenderRequest,
+        candidate_paths,
+        model_dir,
+        needs_whole_folder,
+        render_change,
+        resolve,
+    )
 
     root, field = _root(env_repo, out)
     config = load_config(root) if env_repo is not None else DEFAULT_CONFIG
@@ -182,6 +206,9 @@ def render(
     )
     resolve(request)  # every input problem at once, before any path is built from a name
     existing = read_existing(root, candidate_paths(config, environment, model, version), field)
+    if needs_whole_folder(existing):  # a kustomization, or a Rollout with a workloadRef
+        folder = model_dir(config, environment, model, version)
+        existing = {**read_folder(root, folder, field), **existing}
     templates = read_templates(root, config) if env_repo is not None else None
     change_set = render_change(request, existing, templates)
     if validate:

@@ -1,15 +1,27 @@
-"""The rollout plan: canary steps and analysis metrics, computed once from the policy.
+"""The rollout plan: canary steps and analysis metrics.
 
-The rendered Rollout and AnalysisTemplate (`bot.core.render`) and the PR's "Rollout plan"
-section (`bot.text.proposal`) both read this value, so the text describes the very plan the
-manifests carry. Pure.
+`rollout_plan` computes it from the policy: the bot's Rollout and AnalysisTemplate
+(`bot.core.render`) are rendered from it. `plan_from_manifests` reads it back from the files
+a change commits (a person's Rollout included), and the PR's "Rollout plan" section
+(`bot.text.proposal`) describes that: the text describes the manifests the cluster will run,
+falling back to the policy's plan only where the folder holds no Rollout. Pure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from bot.core.expressions import Comparison
+from bot.core.argo import (
+    FolderManifests,
+    TemplateMetric,
+    TemplateRef,
+    folder_manifests,
+    parse_argo_condition,
+    referenced_metrics,
+)
+from bot.core.expressions import Comparison, ExpressionError
 from bot.core.policy import Policy
 from bot.core.queries import QueryContext, effective_query
 
@@ -28,8 +40,24 @@ class MetricPlan:
     condition: tuple[Comparison, ...]
     interval: str
     count: int
-    failure_limit: int
+    failure_limit: int  # -1: no limit (Argo's `failureLimit: -1`)
     initial_delay: str | None
+    # Read back from a template (None: the policy's metric, `condition` says it all):
+    template: str | None = None
+    success: str | None = None  # successCondition as written
+    failure: str | None = None  # failureCondition as written
+    problem: str | None = None  # why the bot cannot evaluate it as written
+
+
+@dataclass(frozen=True)
+class TemplateUse:
+    """An analysis template the Rollout references: where, and the folder file holding it
+    (None: not in the folder, so the cluster must already have it)."""
+
+    name: str
+    cluster: bool
+    where: tuple[str, ...]
+    path: str | None
 
 
 @dataclass(frozen=True)
@@ -41,6 +69,15 @@ class RolloutPlan:
     rollback_window: int
     replicas: int
     metrics: tuple[MetricPlan, ...]
+    # Read back from the committed Rollout (None: the policy's plan):
+    source: str | None = None  # the Rollout's path
+    stages: tuple[str, ...] = ()  # canary steps as written, one entry per setWeight
+    background: tuple[str, ...] = ()  # canary.analysis templates (a background analysis)
+    active_service: str | None = None
+    preview_service: str | None = None
+    pre_promotion: tuple[str, ...] = ()  # blueGreen.prePromotionAnalysis templates
+    post_promotion: tuple[str, ...] = ()  # blueGreen.postPromotionAnalysis templates
+    templates: tuple[TemplateUse, ...] = ()
 
 
 def rollout_plan(policy: Policy, context: QueryContext) -> RolloutPlan:
@@ -84,4 +121,153 @@ def rollout_plan(policy: Policy, context: QueryContext) -> RolloutPlan:
     )
 
 
-__all__ = ["CanaryStep", "MetricPlan", "RolloutPlan", "rollout_plan"]
+# --- read back from the manifests -------------------------------------------------------------
+
+
+def _map(node: object, *keys: str) -> Mapping[str, Any]:
+    for key in keys:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
+
+
+def _names(refs: Sequence[TemplateRef], where: str) -> tuple[str, ...]:
+    return tuple(ref.name for ref in refs if ref.where == where)
+
+
+def _step_text(step: object) -> tuple[str, int | None]:
+    """One canary step as the plan says it, and its weight when it is a setWeight."""
+    if not isinstance(step, Mapping) or not step:
+        return "an empty step", None
+    kind = next(iter(step))
+    value = step[kind]
+    if kind == "setWeight":
+        return f"{value}%", value if isinstance(value, int) else None
+    if kind == "pause":
+        duration = _map(step, "pause").get("duration")
+        return (
+            (f"pause {duration}", None) if duration is not None else ("pause until promoted", None)
+        )
+    if kind == "analysis":
+        return "analysis", None
+    return str(kind), None
+
+
+def _stages(steps: object) -> tuple[str, ...]:
+    """The steps grouped per setWeight: `5%, pause 10m, analysis`."""
+    stages: list[list[str]] = []
+    for step in steps if isinstance(steps, list) else []:
+        text, weight = _step_text(step)
+        if weight is not None or not stages:
+            stages.append([text])
+        else:
+            stages[-1].append(text)
+    return tuple(", ".join(stage) for stage in stages)
+
+
+def _metric_plan(metric: TemplateMetric) -> MetricPlan:
+    problem = metric.problem
+    condition: tuple[Comparison, ...] = ()
+    if metric.success is not None and problem is None:
+        try:
+            condition = parse_argo_condition(metric.success)
+        except ExpressionError as error:
+            problem = f"successCondition: {error}"
+    interval = metric.interval or ""
+    # Argo: without a count, one measurement, or (with an interval) until the run ends: 0.
+    count = metric.count if metric.count is not None else (0 if metric.interval else 1)
+    return MetricPlan(
+        name=metric.name,
+        query=metric.query or "",
+        condition=condition,
+        interval=interval,
+        count=count,
+        failure_limit=metric.failure_limit if metric.failure_limit is not None else 0,
+        initial_delay=metric.initial_delay,
+        template=metric.template,
+        success=metric.success,
+        failure=metric.failure,
+        problem=problem,
+    )
+
+
+def _uses(manifests: FolderManifests) -> tuple[TemplateUse, ...]:
+    uses: dict[tuple[str, bool], TemplateUse] = {}
+    for ref in manifests.refs():
+        key = (ref.name, ref.cluster)
+        hit = manifests.found(ref)
+        old = uses.get(key)
+        where = (*old.where, ref.where) if old else (ref.where,)
+        uses[key] = TemplateUse(ref.name, ref.cluster, where, hit[0] if hit else None)
+    return tuple(uses.values())
+
+
+def plan_from_manifests(files: Mapping[str, bytes]) -> RolloutPlan | None:
+    """The plan of the Rollout among `files` (the folder as the change commits it), with
+    the metrics of the analysis templates it references that `files` hold; None when the
+    files hold no Rollout."""
+    manifests = folder_manifests(files)
+    rollout = manifests.rollout
+    if rollout is None:
+        return None
+    spec = _map(rollout, "spec")
+    strategy = _map(spec, "strategy")
+    refs = manifests.refs()
+    window = _map(spec, "rollbackWindow").get("revisions")
+    replicas = spec.get("replicas")
+    common: dict[str, Any] = {
+        "pause": "",
+        "rollback_window": window if isinstance(window, int) and window > 0 else 0,
+        "replicas": replicas if isinstance(replicas, int) else 1,
+        "metrics": tuple(_metric_plan(m) for m in referenced_metrics(manifests)),
+        "source": manifests.rollout_path,
+        "templates": _uses(manifests),
+    }
+    if "blueGreen" in strategy:
+        blue_green = _map(strategy, "blueGreen")
+        auto = blue_green.get("autoPromotionEnabled")
+        active, preview = blue_green.get("activeService"), blue_green.get("previewService")
+        return RolloutPlan(
+            strategy="blueGreen",
+            steps=(),
+            auto_promotion=auto is not False,  # Argo's default: true
+            active_service=str(active) if active is not None else None,
+            preview_service=str(preview) if preview is not None else None,
+            pre_promotion=_names(refs, "prePromotionAnalysis"),
+            post_promotion=_names(refs, "postPromotionAnalysis"),
+            **common,
+        )
+    canary = _map(strategy, "canary")
+    return RolloutPlan(
+        strategy="canary" if "canary" in strategy else "none",
+        steps=(),
+        auto_promotion=True,
+        stages=_stages(canary.get("steps")),
+        background=_names(refs, "background analysis"),
+        **common,
+    )
+
+
+def committed_plan(
+    policy: Policy,
+    context: QueryContext,
+    existing: Mapping[str, bytes],
+    changed: Mapping[str, bytes],
+    deleted: Sequence[str] = (),
+) -> RolloutPlan:
+    """The plan of the folder as a change leaves it (`existing` overlaid with the `changed`
+    files, without the `deleted` ones): read back from its Rollout, else the policy's."""
+    final = {**existing, **changed}
+    for path in deleted:
+        final.pop(path, None)
+    return plan_from_manifests(final) or rollout_plan(policy, context)
+
+
+__all__ = [
+    "CanaryStep",
+    "MetricPlan",
+    "RolloutPlan",
+    "TemplateUse",
+    "committed_plan",
+    "plan_from_manifests",
+    "rollout_plan",
+]

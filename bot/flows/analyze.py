@@ -1,8 +1,11 @@
 """`model-bot analyze`: judge a running canary from Prometheus; on failure, act on the policy.
 
-The env repo says what is deployed (the canary's version from the model's folder, the
-previous one from the promotion's trailers) and where Prometheus is; `bot.core.analysis`
-judges the policy's metrics into a `Verdict`; on `fail` the policy's `on_regression` decides:
+The env repo says what is deployed (the canary's version from the model's folder, a tag
+standing for the model version the bot recorded with it; the previous one from the
+promotion's trailers), what the cluster judges (the AnalysisTemplates the folder's Rollout
+references) and where Prometheus is; `bot.core.analysis` judges those templates' metrics
+(the policy's where the folder holds none), naming every difference from the policy, into a
+`Verdict`; on `fail` the policy's `on_regression` decides:
 `rollback` opens the revert PR through the rollback runner the CLI hands in (with the
 evidence in its body), `rollback_and_merge` also merges it, `notify` comments the evidence
 on the promotion PR. An inconclusive verdict (no data, NaN, an unreachable Prometheus) never
@@ -11,11 +14,18 @@ reverts anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from bot.core.analysis import Verdict, judge, plan_queries
+from bot.core.analysis import (
+    Verdict,
+    analysis_basis,
+    judge,
+    judge_specs,
+    plan_queries,
+    plan_spec_queries,
+)
 from bot.core.canary import AnalyzeResult, Canary
 from bot.core.deployment import Deployment
 from bot.core.errors import InvalidInput
@@ -24,7 +34,7 @@ from bot.core.policy import Policy
 from bot.core.queries import QueryContext
 from bot.core.render import query_context
 from bot.core.rollback import RollbackOptions, RollbackResult
-from bot.flows.session import find_promotion_pull, read_deployment
+from bot.flows.session import find_promotion_pull, folder_files, read_deployment
 from bot.ports import EnvSession, MetricSource, SessionOpener
 from bot.text.analysis import evidence_markdown, notify_comment
 
@@ -45,18 +55,36 @@ class AnalyzeOptions:
 
 
 def run_analysis(
-    policy: Policy, context: QueryContext, source: MetricSource, now: datetime
+    policy: Policy,
+    context: QueryContext,
+    source: MetricSource,
+    now: datetime,
+    files: Mapping[str, bytes] | None = None,
 ) -> Verdict:
-    """Query the source for the policy's metrics (environment override applied) and judge.
+    """Query the source for the metrics the cluster runs and judge them: those of the
+    AnalysisTemplates the model folder's committed Rollout references (`files`, the folder
+    at HEAD), every difference from the policy named in the verdict; the policy's metrics
+    (environment override applied) where the folder holds no such template.
 
     Never raises for Prometheus trouble: an unreachable or failing Prometheus makes the
     affected metrics, and so the verdict, inconclusive.
     """
     analysis = policy.for_environment(context.environment).analysis
-    queries = plan_queries(analysis, context, now)
-    if not queries:
-        return judge(analysis, {}, now)
-    return judge(analysis, source.fetch_ranges(queries), now)
+    basis = analysis_basis(analysis, context, files or {})
+    if basis.source == "policy":
+        queries = plan_queries(analysis, context, now)
+        observed = source.fetch_ranges(queries) if queries else {}
+        verdict = judge(analysis, observed, now)
+    else:
+        queries = plan_spec_queries(basis.specs, now)
+        observed = source.fetch_ranges(queries) if queries else {}
+        verdict = judge_specs(basis.specs, observed, now)
+    return replace(
+        verdict,
+        source=basis.source,
+        templates=basis.templates,
+        differences=basis.differences,
+    )
 
 
 def analyze(
@@ -77,7 +105,9 @@ def analyze(
         canary = _canary(deployment, options)
         context = QueryContext(canary.model, canary.environment, canary.namespace)
         now = options.now or datetime.now(timezone.utc)
-        verdict = run_analysis(policy, context, metric_source_for(canary.prometheus_url), now)
+        files = folder_files(session.workspace, deployment.folder, deployment.paths, "HEAD")
+        source = metric_source_for(canary.prometheus_url)
+        verdict = run_analysis(policy, context, source, now, files)
         evidence = evidence_markdown(verdict, canary)
         if on_verdict is not None:
             on_verdict(canary, verdict)

@@ -44,11 +44,8 @@ from bot.core.names import (
 from bot.core.policy import Policy
 from bot.core.pulls import PullRequestInfo
 from bot.core.render import (
-    CurrentVersion,
     declares_model_version,
     read_current_version,
-    recorded_image,
-    recorded_versions,
 )
 from bot.core.rollback import Method, RollbackOptions, RollbackResult
 from bot.core.rollback_window import check_rollback_window
@@ -73,6 +70,11 @@ from bot.flows.session import (
     read_deployment,
     request_configured_reviewers,
 )
+from bot.flows.session import Record as _Record
+from bot.flows.session import folder_files as _folder_files
+from bot.flows.session import folder_version as _folder_version
+from bot.flows.session import record_of as _record_of
+from bot.flows.session import with_recorded_version as _with_recorded_version
 from bot.ports import BranchSnapshot, EnvSession, SessionOpener, Workspace
 from bot.text.diff import unified_diff
 from bot.text.markdown import code
@@ -91,61 +93,6 @@ MERGE_SEARCH = 100  # commits of the base searched for the merge that brought a 
 # --------------------------------------------------------------------------- versions
 
 
-@dataclass(frozen=True)
-class _Record:
-    """What the bot's commits recorded for a folder that names only an image tag
-    (kustomize, a values file without a model version key, plain manifests): which model
-    version each tag stands for, and the model's image."""
-
-    versions: Mapping[str, str]
-    image: str | None
-
-
-def _record_of(deployment: Deployment) -> _Record:
-    trailers = [commit.trailers for commit in deployment.history]
-    model, environment = deployment.model, deployment.environment
-    return _Record(
-        recorded_versions(trailers, model, environment),
-        recorded_image(trailers, model, environment),
-    )
-
-
-def _folder_files(
-    workspace: Workspace,
-    folder: str,
-    paths: Sequence[str],
-    ref: str | None,
-    also: Sequence[str] = (),
-) -> dict[str, bytes]:
-    """The folder's files at `ref`, or in the working tree (`ref` None: the files of the
-    folder at HEAD and at the refs `also`, and `paths`, as the working tree holds them)."""
-    if ref is not None:
-        return workspace.tree_of(ref, [folder])
-    names = set(paths) | set(workspace.tree_of("HEAD", [folder]))
-    for other in also:
-        names |= set(workspace.tree_of(other, [folder]))
-    return {p: data for p in sorted(names) if (data := workspace.read(p)) is not None}
-
-
-def _folder_version(
-    files: Mapping[str, bytes],
-    config: BotConfig,
-    record: _Record,
-    extra: Mapping[str, str] | None = None,
-) -> CurrentVersion | None:
-    """The (version, tag) the folder declares, a tag standing for its recorded version."""
-    versions = {**record.versions, **(extra or {})}
-    return read_current_version(files, config, image_repository=record.image, recorded=versions)
-
-
-def _with_recorded_version(workspace: Workspace, deployment: Deployment) -> Deployment:
-    """The deployment whose current version is read from the whole folder, a tag standing
-    for the model version the bot recorded with it (`bot.flows.session` reads the tag)."""
-    files = _folder_files(workspace, deployment.folder, deployment.paths, "HEAD")
-    current = _folder_version(files, deployment.config, _record_of(deployment))
-    return replace(deployment, current=current.version if current else None)
-
-
 # --------------------------------------------------------------------------- planning
 
 
@@ -162,7 +109,7 @@ class _Plan:
     restore_ref: str  # a commit whose folder holds the target state
     report_path: str | None  # the bad version's committed report (kept)
     distance: int  # how many version changes back the target is
-    record: _Record = _Record({}, None)  # see `_Record`
+    record: _Record = _Record({}, None)  # noqa: RUF009 - frozen; see `bot.flows.session.Record`
     target_tag: str | None = None  # the image tag the promotion replaced (tag-only folders)
 
 

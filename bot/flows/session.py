@@ -8,8 +8,8 @@ Flows import this module, never each other.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from bot.core.commits import CommitRequest
 from bot.core.config import CONFIG_FILE, BotConfig, config_from_bytes
@@ -19,7 +19,14 @@ from bot.core.errors import ExternalError, InvalidInput, Refused
 from bot.core.marker import read_marker
 from bot.core.names import fill_path, promote_branch
 from bot.core.pulls import PullRequestInfo
-from bot.core.render import TEMPLATE_NAMES, candidate_paths, read_current_version
+from bot.core.render import (
+    TEMPLATE_NAMES,
+    CurrentVersion,
+    candidate_paths,
+    read_current_version,
+    recorded_image,
+    recorded_versions,
+)
 from bot.ports import BranchSnapshot, EnvSession, Forge, Workspace
 
 PUSH_ATTEMPTS = 3  # reads and pushes of one branch before giving up to a concurrent run
@@ -92,14 +99,72 @@ def declared_version(
     return current.version if current else None
 
 
+@dataclass(frozen=True)
+class Record:
+    """What the bot's commits recorded for a folder that names only an image tag
+    (kustomize, a values file without a model version key, plain manifests): which model
+    version each tag stands for, and the model's image."""
+
+    versions: Mapping[str, str]
+    image: str | None
+
+
+def record_of(deployment: Deployment) -> Record:
+    trailers = [commit.trailers for commit in deployment.history]
+    model, environment = deployment.model, deployment.environment
+    return Record(
+        recorded_versions(trailers, model, environment),
+        recorded_image(trailers, model, environment),
+    )
+
+
+def folder_files(
+    workspace: Workspace,
+    folder: str,
+    paths: Sequence[str],
+    ref: str | None,
+    also: Sequence[str] = (),
+) -> dict[str, bytes]:
+    """The folder's files at `ref`, or in the working tree (`ref` None: the files of the
+    folder at HEAD and at the refs `also`, and `paths`, as the working tree holds them)."""
+    if ref is not None:
+        return workspace.tree_of(ref, [folder])
+    names = set(paths) | set(workspace.tree_of("HEAD", [folder]))
+    for other in also:
+        names |= set(workspace.tree_of(other, [folder]))
+    return {p: data for p in sorted(names) if (data := workspace.read(p)) is not None}
+
+
+def folder_version(
+    files: Mapping[str, bytes],
+    config: BotConfig,
+    record: Record,
+    extra: Mapping[str, str] | None = None,
+) -> CurrentVersion | None:
+    """The (version, tag) the folder declares, a tag standing for its recorded version."""
+    versions = {**record.versions, **(extra or {})}
+    return read_current_version(files, config, image_repository=record.image, recorded=versions)
+
+
+def with_recorded_version(workspace: Workspace, deployment: Deployment) -> Deployment:
+    """The deployment whose current version is read from the whole folder, a tag standing
+    for the model version the bot recorded with it (in the `Image-Tag` trailers)."""
+    files = folder_files(workspace, deployment.folder, deployment.paths, "HEAD")
+    current = folder_version(files, deployment.config, record_of(deployment))
+    return replace(deployment, current=current.version if current else None)
+
+
 def read_deployment(workspace: Workspace, environment: str, model: str) -> Deployment:
-    """The config, the model's folder, its current version and the history behind it."""
+    """The config, the model's folder, its current version and the history behind it.
+
+    In a folder that names only an image tag the current version is the model version the
+    bot recorded with that tag (`with_recorded_version`), not the tag."""
     config = read_config(workspace)
     check_environment(config, workspace, environment)
     folder = model_folder(config, environment, model)
     workspace.add_sparse_paths([folder])
     paths = tuple(candidate_paths(config, environment, model, ""))
-    return Deployment(
+    deployment = Deployment(
         model=model,
         environment=environment,
         config=config,
@@ -108,6 +173,7 @@ def read_deployment(workspace: Workspace, environment: str, model: str) -> Deplo
         current=declared_version(workspace, config, paths, folder, None),
         history=tuple(workspace.log([folder], max_count=HISTORY)),
     )
+    return with_recorded_version(workspace, deployment)
 
 
 # --------------------------------------------------------------------------- the forge
@@ -246,14 +312,19 @@ __all__ = [
     "HISTORY",
     "PUSH_ATTEMPTS",
     "Converged",
+    "Record",
     "add_labels",
     "check_environment",
     "converge_branch",
     "declared_version",
     "find_promotion_pull",
+    "folder_files",
+    "folder_version",
     "model_folder",
     "read_config",
     "read_deployment",
     "read_templates",
+    "record_of",
     "request_configured_reviewers",
+    "with_recorded_version",
 ]

@@ -60,6 +60,12 @@ def _thresholds(m: Measurement) -> str:
     return ", ".join(number_text(t) for t in m.thresholds)
 
 
+def _basis(verdict: Verdict) -> str:
+    if verdict.source == "template":
+        return "the committed AnalysisTemplate " + ", ".join(verdict.templates)
+    return "the policy's analysis metrics"
+
+
 def evidence_markdown(verdict: Verdict, canary: Canary, level: int = 3) -> str:
     """The analysis as a markdown section: for every metric its query (a code span), values,
     condition and threshold, phase, reason and a link to the Prometheus graph."""
@@ -73,7 +79,12 @@ def evidence_markdown(verdict: Verdict, canary: Canary, level: int = 3) -> str:
         f"{_moment(verdict.evaluated_at)} against {link('Prometheus', _url(canary.prometheus_url))}.",
         "",
         f"**Verdict:** {escape(verdict.summary)}",
+        "",
+        f"Judged with {escape(_basis(verdict))}.",
     ]
+    if verdict.differences:
+        lines += ["", "**Differences from the policy:**", ""]
+        lines += [f"- {escape(line)}" for line in verdict.differences]
     for m in verdict.measurements:
         relative = " (canary ÷ stable)" if m.relative else ""
         lines += [
@@ -107,7 +118,9 @@ def verdict_text(verdict: Verdict, canary: Canary) -> str:
         f"canary: {printable(canary.model)} {printable(canary.version)} in "
         f"{printable(canary.environment)}{previous}",
         f"prometheus: {printable(redact_url(canary.prometheus_url))} at {_moment(verdict.evaluated_at)}",
+        f"judged with: {printable(_basis(verdict))}",
     ]
+    lines += [f"difference: {printable(line)}" for line in verdict.differences]
     for m in verdict.measurements:
         relative = " (canary / stable)" if m.relative else ""
         lines += [

@@ -13,8 +13,8 @@ from bot.core.evidence import Evidence
 from bot.core.expressions import format_condition
 from bot.core.gate import Decision
 from bot.core.marker import ProposalMeta
-from bot.core.plan import RolloutPlan
-from bot.text.markdown import code
+from bot.core.plan import MetricPlan, RolloutPlan
+from bot.text.markdown import code, escape
 from bot.text.report import (
     decision_section,
     lineage_section,
@@ -30,29 +30,95 @@ def promotion_title(model: str, version: str, environment: str) -> str:
     return f"Promote {model} {version} to {environment}"
 
 
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(code(n, in_table=False) for n in names)
+
+
+def _strategy_lines(plan: RolloutPlan) -> list[str]:
+    if plan.source is None:  # the policy's plan
+        if plan.strategy == "canary":
+            steps = []
+            for step in plan.steps:
+                text = f"{step.weight}%"
+                if step.pause is not None:
+                    text += f", pause {step.pause}"
+                if step.analysis:
+                    text += ", analysis"
+                steps.append(text)
+            return ["Canary (Argo Rollouts): " + " → ".join(steps) + "."]
+        promotion = "automatic" if plan.auto_promotion else "manual"
+        return [
+            f"Blue-green (Argo Rollouts): preview first, pre-promotion analysis, then {promotion} promotion."
+        ]
+    lines = [f"As the Rollout {code(plan.source, in_table=False)} in this change says:", ""]
+    if plan.strategy == "canary":
+        stages = " → ".join(escape(s) for s in plan.stages) if plan.stages else "no steps"
+        lines.append(f"Canary (Argo Rollouts): {stages}.")
+        if plan.background:
+            lines.append(f"Background analysis throughout: {_names(plan.background)}.")
+    elif plan.strategy == "blueGreen":
+        promotion = "automatic" if plan.auto_promotion else "manual"
+        services = (
+            f"active service {code(plan.active_service or '?', in_table=False)}, preview "
+            f"service {code(plan.preview_service, in_table=False) if plan.preview_service else 'none'}"
+        )
+        pre = (
+            f"pre-promotion analysis {_names(plan.pre_promotion)}"
+            if plan.pre_promotion
+            else "no pre-promotion analysis"
+        )
+        post = (
+            f", then post-promotion analysis {_names(plan.post_promotion)}"
+            if plan.post_promotion
+            else ""
+        )
+        lines.append(
+            f"Blue-green (Argo Rollouts): {services}; {pre}, then {promotion} promotion{post}."
+        )
+    else:
+        lines.append("The Rollout names no canary or blue-green strategy.")
+    for use in plan.templates:
+        kind = "ClusterAnalysisTemplate" if use.cluster else "AnalysisTemplate"
+        where = ", ".join(use.where)
+        held = (
+            f"in this folder ({code(use.path, in_table=False)})"
+            if use.path
+            else "**not in this folder**: the cluster must already have it, and its metrics "
+            "are not shown below"
+        )
+        lines.append(f"- {kind} {code(use.name, in_table=False)} ({escape(where)}): {held}.")
+    return lines
+
+
+def _success(metric: MetricPlan) -> str:
+    if metric.template is None:
+        return code(format_condition(metric.condition))
+    parts = []
+    if metric.success is not None:
+        parts.append(code(metric.success))
+    if metric.failure is not None:
+        parts.append("fails when " + code(metric.failure))
+    text = "; ".join(parts) or "always (no condition)"
+    if metric.problem:
+        text += " (" + escape(f"the bot cannot evaluate this: {metric.problem}") + ")"
+    return text
+
+
 def rollout_plan_section(plan: RolloutPlan, level: int = 3) -> str:
-    """The canary (or blue-green) steps and the analysis metrics the cluster will judge."""
+    """The canary (or blue-green) steps and the analysis metrics the cluster will judge: read
+    back from the committed Rollout and its templates where there is one, else the policy's."""
     heading = "#" * level
     lines = [f"{heading} Rollout plan", ""]
-    if plan.strategy == "canary":
-        steps = []
-        for step in plan.steps:
-            text = f"{step.weight}%"
-            if step.pause is not None:
-                text += f", pause {step.pause}"
-            if step.analysis:
-                text += ", analysis"
-            steps.append(text)
-        lines.append("Canary (Argo Rollouts): " + " → ".join(steps) + ".")
-    else:
-        promotion = "automatic" if plan.auto_promotion else "manual"
-        lines.append(
-            f"Blue-green (Argo Rollouts): preview first, pre-promotion analysis, then {promotion} promotion."
-        )
+    lines += _strategy_lines(plan)
     if plan.rollback_window:
         lines.append(
             f"A rollback to one of the last {plan.rollback_window} revisions skips the steps "
             "and analysis (`rollbackWindow`): it goes straight to the stable version."
+        )
+    elif plan.source is not None:
+        lines.append(
+            "The Rollout sets no `rollbackWindow`: a rollback to an earlier revision runs "
+            "the steps and analysis again."
         )
     if plan.metrics:
         lines += [
@@ -61,11 +127,15 @@ def rollout_plan_section(plan: RolloutPlan, level: int = 3) -> str:
             "|---|---|---|---|---|---|",
         ]
         for metric in plan.metrics:
+            count = str(metric.count) if metric.count else "until the run ends"
+            limit = str(metric.failure_limit) if metric.failure_limit >= 0 else "none"
+            query = code(metric.query) if metric.query else "—"
             lines.append(
-                f"| {code(metric.name)} | {code(metric.query)} | "
-                f"{code(format_condition(metric.condition))} "
-                f"| {metric.interval} | {metric.count} | {metric.failure_limit} |"
+                f"| {code(metric.name)} | {query} | {_success(metric)} "
+                f"| {escape(metric.interval) if metric.interval else '—'} | {count} | {limit} |"
             )
+    elif plan.source is not None and any(use.path is None for use in plan.templates):
+        lines += ["", "No analysis metrics in this folder (see the templates above)."]
     else:
         lines += ["", "No analysis metrics: the canary advances on time alone."]
     return "\n".join(lines)

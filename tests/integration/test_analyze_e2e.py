@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.core.policy import load_policy
 from tests.envfixtures import (
     DEFAULT_POLICY_PATH,
     ENVIRONMENT,
@@ -150,7 +151,9 @@ def test_error_rate_regression_opens_one_revert_pr_with_the_evidence(
     body = revert["body"]
     assert "Canary analysis: fail" in body
     assert '`sum(rate(http_requests_total{app="error-regression",role="canary",code=~"5.."}' in body
-    assert "- condition: `result < 0.01`, threshold 0.01" in body
+    # The condition as the committed AnalysisTemplate writes it (Argo's `result[0]`).
+    assert "- condition: `result[0] < 0.01`, threshold 0.01" in body
+    assert "Judged with the committed AnalysisTemplate error-regression-analysis" in body
     assert "- values: 0.05, 0.05, 0.05, 0.05, 0.05 (latest 0.05)" in body
     assert f"[Prometheus graph]({prometheus.url}/graph?g0.expr=" in body
     assert "**Reason:** canary analysis failed: error-rate: 5 of 5 measurements broke" in body
@@ -174,7 +177,7 @@ def test_error_rate_regression_opens_one_revert_pr_with_the_evidence(
         bare, promotion.base_before, folder(NEIGHBOUR)
     )
     assert folder_blobs(bare, merged, "reports") == folder_blobs(bare, promotion.merge, "reports")
-    assert f"reports/{model}/2.md" in folder_blobs(bare, merged, "reports")
+    assert f"reports/production/{model}/2.md" in folder_blobs(bare, merged, "reports")
     changed = bare_git(bare, "diff", "--name-only", promotion.merge, merged).splitlines()
     assert changed and all(path.startswith(folder(model) + "/") for path in changed)
 
@@ -206,6 +209,41 @@ def test_a_second_failing_analysis_comments_on_the_open_revert_pr(
     assert len(revert_pulls(github, model)) == 1
 
 
+def test_the_committed_template_is_judged_when_the_policy_differs(
+    github: FakeGitHub, prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    """The cluster runs the committed AnalysisTemplate (error rate under 1 %); a policy
+    edited since (under 10 %) would pass the canary at 5 %. analyze judges what the cluster
+    runs and names the difference in text and JSON."""
+    model = "error-regression"
+    deployed(github, model, tmp_path)
+    loose = tmp_path / "loose.yaml"
+    loose.write_text(
+        DEFAULT_POLICY_PATH.read_text().replace("success: result < 0.01", "success: result < 0.1")
+    )
+    args = (model, prometheus.url, prometheus.now, tmp_path, "--no-revert")
+    result = analyze(*args, policy=loose, api_url=github.api_url)
+    assert result.exit_code == 1, result
+    assert "error-rate: FAIL" in result.stdout
+    assert (
+        f"judged with: the committed AnalysisTemplate {model}-analysis "
+        f"({folder(model)}/analysis-template.yaml)" in result.stdout
+    )
+    assert (
+        "difference: metric error-rate: the committed template's condition is "
+        "'result[0] < 0.01', the policy's 'result < 0.1': judged with the template"
+    ) in result.stdout
+    report = json.loads(
+        analyze(*args, "--format", "json", policy=loose, api_url=github.api_url).stdout
+    )
+    assert report["verdict"]["source"] == "template"
+    assert report["verdict"]["differences"] == [
+        "metric error-rate: the committed template's condition is 'result[0] < 0.01', the "
+        "policy's 'result < 0.1': judged with the template"
+    ]
+    assert revert_pulls(github, model) == []
+
+
 def test_latency_p99_regression_opens_a_revert_pr(
     github: FakeGitHub, prometheus: PrometheusServer, tmp_path: Path
 ) -> None:
@@ -231,8 +269,10 @@ def test_canary_worse_than_stable_only_relatively_is_reverted(
     github: FakeGitHub, prometheus: PrometheusServer, tmp_path: Path
 ) -> None:
     model = "relative-regression"
-    deployed(github, model, tmp_path)
     policy = policy_file(tmp_path, extra_metric=RELATIVE_METRIC)
+    # Promoted with that policy: the committed AnalysisTemplate, which analyze judges, has
+    # the relative metric too.
+    deploy(github, REPO, model, ("1", "2"), workdir=tmp_path, policy=load_policy(policy))
     result = analyze(
         model,
         prometheus.url,

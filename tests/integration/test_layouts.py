@@ -504,7 +504,7 @@ def test_promote_merge_rollback_restores_the_folder(name: str, tmp_path: Path) -
     after6 = bare_git(bare, "rev-parse", "main")
     assert diff(bare, seed, after6, [f"{DIR}/{n}" for n in layout.files]) == layout.first
     assert names(bare, seed, after6) == sorted(
-        [f"A\treports/{MODEL}/6.md", f"M\t{DIR}/{layout.edited}"]
+        [f"A\treports/{ENVIRONMENT}/{MODEL}/6.md", f"M\t{DIR}/{layout.edited}"]
         + [f"A\t{DIR}/{n}" for n in layout.added]
     )
     assert trailers(bare, after6) == {

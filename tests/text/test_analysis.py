@@ -136,3 +136,37 @@ def test_result_json_is_strict_json() -> None:
     data = json.loads(result_json(result))
     assert data["verdict"]["phase"] == "fail" and data["pull_request"] is None
     assert data["verdict"]["measurements"][0]["points"][0]["values"] == [None]
+
+
+def test_what_was_judged_and_every_difference_from_the_policy_are_shown() -> None:
+    """Text, markdown evidence and JSON name the committed template judged and each way it
+    differs from the policy (before, they said nothing of it)."""
+    from dataclasses import replace
+
+    from bot.core.canary import AnalyzeResult
+    from bot.text.analysis import result_json
+
+    difference = (
+        "metric error-rate: the committed template queries 'sum(errors_total)', the policy "
+        "'sum(rate(errors[2m]))': judged with the template"
+    )
+    judged = replace(
+        verdict(measurement()),
+        source="template",
+        templates=("fraud-detector-analysis (environments/production/fraud-detector/a.yaml)",),
+        differences=(difference,),
+    )
+    text = verdict_text(judged, CANARY)
+    assert (
+        "judged with: the committed AnalysisTemplate fraud-detector-analysis "
+        "(environments/production/fraud-detector/a.yaml)" in text.splitlines()
+    )
+    assert f"difference: {difference}" in text.splitlines()
+    markdown = evidence_markdown(judged, CANARY)
+    assert "**Differences from the policy:**" in markdown
+    assert "the committed template queries 'sum(errors\\_total)'" in markdown
+    data = json.loads(result_json(AnalyzeResult(CANARY, judged, markdown, "none", "unchanged")))
+    assert data["verdict"]["source"] == "template"
+    assert data["verdict"]["differences"] == [difference]
+    plain = verdict_text(verdict(measurement()), CANARY)
+    assert "judged with: the policy's analysis metrics" in plain and "difference:" not in plain
