@@ -305,6 +305,35 @@ def _checked_uri(tracking_uri: str | None) -> tuple[Callable[[str], str], str]:
     return scrub, shown
 
 
+@contextmanager
+def _talking_to(
+    uri: tuple[Callable[[str], str], str],
+    spec: ModelSpec,
+    timeout: float,
+    not_found: Callable[[], InvalidInput],
+) -> Iterator[None]:
+    """One conversation with MLflow: HTTP bounded by `timeout`, logs scrubbed, and its
+    failures as our errors naming the URI (`uri`: its scrubber and redacted form, from
+    `_checked_uri`); "not found" is `not_found()`."""
+    scrub, shown = uri
+    with bounded_http(timeout), scrubbed_logs(scrub):
+        from mlflow.exceptions import MlflowException
+
+        try:
+            yield
+        except MlflowException as error:
+            if _not_found(error):
+                raise not_found() from None
+            raise ExternalError(
+                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)} "
+                "(check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up)"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise ExternalError(
+                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)}"
+            ) from None
+
+
 def champion_from_mlflow(
     tracking_uri: str | None,
     model_name: str,
@@ -314,34 +343,20 @@ def champion_from_mlflow(
     """One registered version's metrics (and scores) as the champion to gate against, marked
     `deployed`: promote asks for the version the environment runs when the registry has no
     alias at all. Errors as `evidence_from_mlflow`'s."""
-    scrub, shown = _checked_uri(tracking_uri)
+    uri = _checked_uri(tracking_uri)
     assert tracking_uri is not None
     spec = ModelSpec(model_name, version)
-    source = f"MLflow {shown} {spec}"
-    with bounded_http(timeout), scrubbed_logs(scrub):
+    source = f"MLflow {uri[1]} {spec}"
+    not_found = (
+        f"model {model_name!r} version {version} not found in the registry (the version the "
+        "environment runs, gated against as the champion because the model has no alias: set "
+        "the champion alias on the version to compare with)"
+    )
+    with _talking_to(uri, spec, timeout, lambda: InvalidInput.one(source, "", not_found)):
         from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
 
-        try:
-            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-            data = _version_data(client, model_name, version, source)
-        except MlflowException as error:
-            if _not_found(error):
-                raise InvalidInput.one(
-                    source,
-                    "",
-                    f"model {model_name!r} version {version} not found in the registry (the "
-                    "version the environment runs, gated against as the champion because the "
-                    "model has no alias: set the champion alias on the version to compare with)",
-                ) from None
-            raise ExternalError(
-                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)} "
-                "(check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up)"
-            ) from None
-        except (OSError, ValueError) as error:
-            raise ExternalError(
-                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)}"
-            ) from None
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        data = _version_data(client, model_name, version, source)
     champion = {
         "version": data["version"],
         "metrics": data["metrics"],
@@ -363,40 +378,31 @@ def evidence_from_mlflow(
     Raises `InvalidInput` for an unknown model or version, `ExternalError` when MLflow cannot
     be reached or fails; either names the tracking URI.
     """
-    scrub, shown = _checked_uri(tracking_uri)
+    uri = _checked_uri(tracking_uri)
     assert tracking_uri is not None
     spec = model_spec(model_name, version)
-    with bounded_http(timeout), scrubbed_logs(scrub):
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
+    source = f"MLflow {uri[1]} {spec}"
+    step = [""]  # what was being read when the registry said "not found"
 
-        source = f"MLflow {shown} {spec}"
-        step = ""
-        try:
-            client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-            candidate_version, champion_version = _resolve(client, spec, champion_alias)
-            step = f" version {candidate_version}"
-            candidate = _version_data(client, spec.name, candidate_version, source)
-            champion = None
-            if champion_version is not None:
-                step = f" champion version {champion_version} (alias {champion_alias!r})"
-                champion = _version_data(client, spec.name, champion_version, source)
-        except MlflowException as error:
-            if _not_found(error):
-                raise InvalidInput.one(
-                    source,
-                    "",
-                    f"model {spec.name!r}{step} not found in the registry "
-                    "(check the model name and version)",
-                ) from None
-            raise ExternalError(
-                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)} "
-                "(check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up)"
-            ) from None
-        except (OSError, ValueError) as error:
-            raise ExternalError(
-                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)}"
-            ) from None
+    def not_found() -> InvalidInput:
+        return InvalidInput.one(
+            source,
+            "",
+            f"model {spec.name!r}{step[0]} not found in the registry "
+            "(check the model name and version)",
+        )
+
+    with _talking_to(uri, spec, timeout, not_found):
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        candidate_version, champion_version = _resolve(client, spec, champion_alias)
+        step[0] = f" version {candidate_version}"
+        candidate = _version_data(client, spec.name, candidate_version, source)
+        champion = None
+        if champion_version is not None:
+            step[0] = f" champion version {champion_version} (alias {champion_alias!r})"
+            champion = _version_data(client, spec.name, champion_version, source)
     return _evidence(tracking_uri, spec.name, candidate, champion, source)
 
 
