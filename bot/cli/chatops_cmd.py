@@ -154,10 +154,25 @@ def chatops(
 
 
 def _read_event(path: Path) -> str:
+    """The event file's text, refused unread when it is larger than any GitHub event."""
     from bot.core.errors import InvalidInput
+    from bot.core.loading import MIB
 
+    limit = 25 * MIB  # GitHub caps webhook payloads at 25 MB
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise InvalidInput.one(
+                    "--event-path",
+                    "",
+                    f"{path} is {size:,} bytes, over the 25 MiB a GitHub event can be (give the "
+                    "issue_comment event payload)",
+                )
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise InvalidInput.one("--event-path", "", f"{path} holds more than 25 MiB")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise InvalidInput.one(
             "--event-path", "", f"{path} does not exist (give the issue_comment event payload)"

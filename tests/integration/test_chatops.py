@@ -488,6 +488,25 @@ def test_bad_event_files(
     assert message in err
 
 
+def test_an_event_file_larger_than_any_github_event_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub caps webhook payloads at 25 MB; a larger file is not an event: it is refused
+    before reading (a sparse 26 MiB file, so nothing is written or read)."""
+    path = tmp_path / "event.json"
+    with path.open("wb") as handle:
+        handle.truncate(26 * 1024 * 1024)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["chatops", "--event-path", str(path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"model-bot: error: --event-path: {path} is 27,262,976 bytes, over the 25 MiB a GitHub "
+        "event can be (give the issue_comment event payload)\n"
+    )
+
+
 def test_the_event_path_defaults_to_github_event_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
