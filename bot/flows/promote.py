@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from bot.core.commits import CommitRequest
 from bot.core.config import DEFAULT_CONFIG, BotConfig
-from bot.core.converge import BranchDecision, Outcome, decide_rebuild
+from bot.core.converge import Outcome
 from bot.core.errors import BotError, InvalidInput, Problem
 from bot.core.evidence import Evidence, pairing_problems
 from bot.core.gate import Decision, evaluate
@@ -390,30 +390,17 @@ def _promote(
         author=(plan.config.commit_author.name, plan.config.commit_author.email),
     )
 
-    def converge(rebuild: bool) -> Converged:
-        return converge_branch(
-            session,
-            request,
-            watched=list(plan.files),
-            holds=lambda held: (
-                not rebuild and all(held.files.get(p) == data for p, data in plan.files.items())
-            ),
-            describes=lambda pull: _describes(pull, plan),
-            uses_pulls=use_pr,
-            dry_run=options.dry_run,
-            noun="change",
-            busy="promoting the same model and environment",
-        )
-
-    converged = converge(rebuild=False)
-    rebuild = _rebuild(session, plan, converged, options.dry_run)
-    if rebuild is not converged.decision:
-        # The branch holds the change but no longer merges: the same change, committed anew
-        # on the current base (the converge loop re-reads the head and pushes with the lease).
-        again = converged if options.dry_run else converge(rebuild=True)
-        if options.dry_run or again.decision.action == "push":
-            again = replace(again, decision=rebuild)
-        converged = again
+    converged = converge_branch(
+        session,
+        request,
+        watched=list(plan.files),
+        holds=lambda held: all(held.files.get(p) == data for p, data in plan.files.items()),
+        describes=lambda pull: _describes(pull, plan),
+        uses_pulls=use_pr,
+        dry_run=options.dry_run,
+        noun="change",
+        busy="promoting the same model and environment",
+    )
     chosen = converged.decision
     body = pull_request_body(
         plan.report,
@@ -435,27 +422,6 @@ def _promote(
     if options.dry_run:
         return result
     return _write_pull(session, plan, converged, result, use_pr)
-
-
-def _rebuild(
-    session: EnvSession, plan: _Plan, converged: Converged, dry_run: bool
-) -> BranchDecision:
-    """`decide_rebuild` on a held branch: its open PR's mergeability (one request: a list of
-    PRs does not carry it), or without a PR the branch itself against the base (git)."""
-    held = converged.decision
-    if held.action != "held":
-        return held
-    pull = converged.open_pull
-    if pull is not None:
-        assert session.forge is not None
-        conflicted = session.forge.get_pull(pull.number).conflicted
-        what = f"#{pull.number}"
-    else:
-        conflicted = session.publisher.conflicts(plan.branch, session.base, list(plan.files))
-        what = plan.branch
-    return decide_rebuild(
-        held, conflicted=conflicted, what=what, base=session.base, dry_run=dry_run
-    )
 
 
 def _held(

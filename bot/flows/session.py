@@ -13,7 +13,13 @@ from dataclasses import dataclass, replace
 
 from bot.core.commits import CommitRequest
 from bot.core.config import CONFIG_FILE, BotConfig, config_from_bytes
-from bot.core.converge import BASE_HOLDS, BranchDecision, BranchView, decide_branch
+from bot.core.converge import (
+    BASE_HOLDS,
+    BranchDecision,
+    BranchView,
+    decide_branch,
+    decide_rebuild,
+)
 from bot.core.deployment import Deployment
 from bot.core.errors import ExternalError, InvalidInput, Refused
 from bot.core.marker import read_marker
@@ -261,6 +267,17 @@ class Converged:
         return self.pushed or (self.head if self.decision.action != "push" else None)
 
 
+def _conflicted(
+    session: EnvSession, branch: str, open_pull: PullRequestInfo | None, watched: Sequence[str]
+) -> tuple[bool, str]:
+    """Whether a branch that holds the change no longer merges cleanly into the base: its
+    open PR's `mergeable` (one request: a list of PRs does not carry it; null, not computed
+    yet, is not a conflict), or without a PR the branch itself (git). And what to name."""
+    if open_pull is not None and session.forge is not None:
+        return session.forge.get_pull(open_pull.number).conflicted, f"#{open_pull.number}"
+    return session.publisher.conflicts(branch, session.base, watched), branch
+
+
 def converge_branch(
     session: EnvSession,
     request: CommitRequest,
@@ -275,7 +292,9 @@ def converge_branch(
 ) -> Converged:
     """Read the remote branch (and its open PR), decide, and publish `request` when the
     decision is `push`, as a compare-and-swap on the branch head: when another run moved the
-    branch in between, read again (at most `PUSH_ATTEMPTS` times). `watched` are the paths
+    branch in between, read again (at most `PUSH_ATTEMPTS` times). A branch that holds the
+    change but no longer merges cleanly into the base is rebuilt: the same change committed
+    anew on the current base (`decide_rebuild`). `watched` are the paths
     `holds` judges; `describes` says whether an open PR's text is about this change; `busy`
     names who else may be moving the branch, for the error when it never settles."""
     publisher, forge = session.publisher, session.forge
@@ -292,6 +311,11 @@ def converge_branch(
             pull_describes=open_pull is not None and describes(open_pull),
         )
         decision = decide_branch(view, branch=branch, dry_run=dry_run, noun=noun)
+        if decision.action == "held":
+            conflicted, what = _conflicted(session, branch, open_pull, watched)
+            decision = decide_rebuild(
+                decision, conflicted=conflicted, what=what, base=session.base, dry_run=dry_run
+            )
         if decision.action != "push" or dry_run:
             return Converged(decision, head, open_pull)
         pushed = publisher.publish(request, head)
