@@ -816,7 +816,9 @@ def render_change(
     if old is not None and not is_bot_owned(old):
         files[analysis_path] = old
     elif r.policy.analysis.metrics and (
-        not manifests or old is not None or _names_template(existing[rollout_path], r.model)
+        # beside a person's Rollout, only the template that Rollout names (it would be an
+        # unreferenced file the cluster never runs)
+        not hand_rollout or old is not None or _names_template(existing[rollout_path], r.model)
     ):
         files[analysis_path] = rendered(ANALYSIS_TEMPLATE, analysis_path)
     elif old is not None:

@@ -186,6 +186,23 @@ def test_hand_written_golden() -> None:
         ("  version: 6\n", "  version: 7\n"),
     ]
     assert len(changed_lines(before[ROLLOUT], change.files[ROLLOUT])) == 1
+    # The person's Rollout references no `fraud-detector-analysis`: a bot-owned template
+    # beside it would be a file the cluster never runs (it used to be added all the same).
+    assert ANALYSIS not in change.files
+
+
+def test_a_hand_written_rollout_that_names_the_template_gets_it() -> None:
+    rollout = (GOLDEN / "hand-written" / "rollout.before.yaml").read_bytes()
+    step = b"        - pause: {duration: 1h}   # long soak, on purpose\n"
+    assert step in rollout
+    naming = rollout.replace(
+        step, step + b"        - analysis: {templates: [{templateName: fraud-detector-analysis}]}\n"
+    )
+    before = {
+        VALUES: (GOLDEN / "hand-written" / "values.before.yaml").read_bytes(),
+        ROLLOUT: naming,
+    }
+    change = render_change(make_request(), before)
     assert is_bot_owned(change.files[ANALYSIS])
 
 
