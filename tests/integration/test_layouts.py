@@ -1,7 +1,8 @@
 """End to end, one environment-repo layout people really have per case, in local mode.
 
 For each layout: seed a folder a person wrote, promote version 6 and merge, promote 7 and
-merge, roll back (7 -> 6, a revert) and merge, then roll back `--to` the version the person
+merge, run `model-bot analyze` against a real Prometheus whose canary fails (it proposes the
+revert 7 -> 6) and merge, then roll back `--to` the version the person
 had (the revert of the first promotion) and merge. Every promotion changes exactly the
 lines it must (the diff lines are asserted), the merged revert gives back the folder of
 version 6 byte for byte, and the last one gives back the person's folder byte for byte. Kustomize folders are
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,10 @@ from tests.envfixtures import (
     folder_blobs,
     local_env_repo,
     merge_branch,
+    run_cli,
 )
+from tests.realparts.openmetrics import Scenario, Traffic
+from tests.realparts.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +58,15 @@ DIR = folder(MODEL)
 OLD_DIGEST = "sha256:" + "a" * 64
 NEW_DIGEST = "sha256:" + "b" * 64
 KUBECTL = shutil.which("kubectl")
+ROLLBACK_BRANCH = f"model-bot/rollback/{ENVIRONMENT}/{MODEL}"
+
+
+@pytest.fixture(scope="module")
+def failing_canary(prometheus_factory: Callable[..., PrometheusServer]) -> PrometheusServer:
+    """A real Prometheus where a quarter of the model's canary requests fail: the policy's
+    error rate (at most 1% of the canary's) and the hand-written templates' success rate (at
+    least 95% of all requests, canary and stable) both fail."""
+    return prometheus_factory(scenarios=[Scenario(MODEL, canary=Traffic(error_ratio=0.25))])
 
 
 @dataclass(frozen=True)
@@ -486,7 +499,9 @@ def built_image(bare: Path, commit: str, tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize("name", list(LAYOUTS))
-def test_promote_merge_rollback_restores_the_folder(name: str, tmp_path: Path) -> None:
+def test_promote_merge_analyze_revert_restores_the_folder(
+    name: str, failing_canary: PrometheusServer, tmp_path: Path
+) -> None:
     layout = LAYOUTS[name]
     if layout.built is not None and KUBECTL is None:
         pytest.skip("kubectl not on PATH: the kustomize layouts need `kubectl kustomize`")
@@ -533,10 +548,30 @@ def test_promote_merge_rollback_restores_the_folder(name: str, tmp_path: Path) -
         assert built_image(bare, after6, tmp_path) == layout.built[0]
         assert built_image(bare, after7, tmp_path) == layout.built[1]
 
-    # Roll back 7 -> 6: a revert; merged, the folder is 6's byte for byte.
-    back = rollback_and_merge(bare, work)
-    assert (back.from_version, back.to_version, back.method) == ("7", "6", "revert")
-    assert back.title == f"Roll back {MODEL} in {ENVIRONMENT}: 7 → 6"
+    # The canary of 7 fails its analysis: `analyze` proposes the revert 7 -> 6; merged, the
+    # folder is 6's byte for byte.
+    analysis = run_cli(
+        "analyze",
+        "--model",
+        MODEL,
+        "--environment",
+        ENVIRONMENT,
+        "--policy",
+        DEFAULT_POLICY_PATH,
+        "--env-repo",
+        bare,
+        "--prometheus-url",
+        failing_canary.url,
+        "--at",
+        str(failing_canary.now),
+        token=None,
+        tmp_path=tmp_path,
+    )
+    assert analysis.exit_code == 1, analysis.stdout
+    assert "verdict: FAIL" in analysis.stdout
+    assert f"Roll back {MODEL} in {ENVIRONMENT}: 7 → 6" in analysis.stdout
+    assert analysis.outputs["outcome"] == "created"
+    merge_branch(bare, ROLLBACK_BRANCH)
     reverted = bare_git(bare, "rev-parse", "main")
     assert folder_blobs(bare, reverted, DIR) == folder_blobs(bare, after6, DIR)
     undone = [(f"-{new[1:]}", f"+{old[1:]}") for old, new in pairwise_lines(layout.second)]
