@@ -34,13 +34,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.core.errors import ExternalError, InvalidInput
 from bot.core.evidence import Champion, Evidence, pairing_problems
-from bot.core.loading import validate_data
+from bot.core.loading import (
+    MAX_GATE_RESULTS_BYTES,
+    parse_json,
+    read_text,
+    too_big,
+    validate_data,
+)
 from bot.text.redact import redact, redact_url, redact_urls_in, url_secrets
 
 DEFAULT_TIMEOUT = 10.0
 # A tracking server over HTTP (what mlflow-skinny supports without a database driver).
 TRACKING_SCHEMES = ("http://", "https://", "databricks")
 SCORES_ARTIFACT = "scores.json"
+SCORES_LIMIT = MAX_GATE_RESULTS_BYTES  # the same per-example scores a gate-results file may carry
+SCORES_FIX = "round the scores or log a sample of them"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 _EVAL_CONTEXTS = ("evaluation", "eval", "test", "validation")
@@ -219,20 +227,24 @@ def _metrics(metrics: Mapping[str, float]) -> dict[str, float]:
 
 
 def _scores(client: Any, run_id: str, source: str) -> dict[str, object]:
-    """The run's `scores.json` artifact, or {} when it has none."""
-    names = {info.path for info in client.list_artifacts(run_id)}
-    if SCORES_ARTIFACT not in names:
+    """The run's `scores.json` artifact, or {} when it has none; one larger than
+    `SCORES_LIMIT` is refused by the size the server lists, before it is downloaded."""
+    listed = {info.path: info for info in client.list_artifacts(run_id)}
+    if SCORES_ARTIFACT not in listed:
         return {}
+    what = f"{source} artifact {SCORES_ARTIFACT}"
+    size = getattr(listed[SCORES_ARTIFACT], "file_size", None)
+    if isinstance(size, int) and size > SCORES_LIMIT:
+        raise InvalidInput.one(what, "", too_big(size, SCORES_LIMIT, "scores", SCORES_FIX))
     with tempfile.TemporaryDirectory(prefix="model-bot-") as tmp:
         local = client.download_artifacts(run_id, SCORES_ARTIFACT, tmp)
-        text = Path(local).read_text(encoding="utf-8")
-    from bot.core.loading import parse_json
-
-    data = parse_json(text, f"{source} artifact {SCORES_ARTIFACT}")
+        try:
+            text = read_text(Path(local), "scores", SCORES_LIMIT, SCORES_FIX)
+        except InvalidInput as error:
+            raise InvalidInput.one(what, "", error.problems[0].message) from None
+    data = parse_json(text, what)
     if not isinstance(data, dict):
-        raise InvalidInput.one(
-            f"{source} artifact {SCORES_ARTIFACT}", "", 'expected {"metric": [score, ...]}'
-        )
+        raise InvalidInput.one(what, "", 'expected {"metric": [score, ...]}')
     return data
 
 

@@ -153,12 +153,17 @@ def _limit(count: int) -> str:
     return f"{count // MIB} MiB" if count >= MIB and count % MIB == 0 else _bytes(count)
 
 
+def too_big(size: int, max_bytes: int, what: str, fix: str) -> str:
+    """`scores file is 70,000,000 bytes, over the 64 MiB limit for a scores file (fix)`."""
+    return _too_big_message(_bytes(size), max_bytes, what, fix)
+
+
+def _too_big_message(size: str, max_bytes: int, what: str, fix: str) -> str:
+    return f"{what} file is {size}, over the {_limit(max_bytes)} limit for a {what} file ({fix})"
+
+
 def _too_big(path: Path, size: str, max_bytes: int, what: str, fix: str) -> InvalidInput:
-    return InvalidInput.one(
-        str(path),
-        "",
-        f"{what} file is {size}, over the {_limit(max_bytes)} limit for a {what} file ({fix})",
-    )
+    return InvalidInput.one(str(path), "", _too_big_message(size, max_bytes, what, fix))
 
 
 def read_text(

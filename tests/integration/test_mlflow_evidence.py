@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import bot.adapters.mlflow as mlflow_adapter
 from bot.adapters.mlflow import (
     ModelSpec,
     bounded_http,
@@ -441,3 +442,25 @@ def test_a_versions_metrics_as_the_champion(registry: Registry) -> None:
     with pytest.raises(InvalidInput) as info:
         champion_from_mlflow(registry.uri, registry.model, "42")
     assert f"model '{registry.model}' version 42 not found in the registry" in str(info.value)
+
+
+def test_a_scores_artifact_over_the_limit_is_refused_before_it_is_downloaded(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size comes from the server's artifact listing (the old code downloaded and read the
+    whole file, then parsed it with no limit of its own); a lower limit stands in for 64 MiB."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=registry.uri, registry_uri=registry.uri)
+    listed = {a.path: a.file_size for a in client.list_artifacts(registry.runs["2"])}
+    size = listed["scores.json"]
+    monkeypatch.setattr(mlflow_adapter, "SCORES_LIMIT", size - 1)
+    with pytest.raises(InvalidInput) as refused:
+        evidence_from_mlflow(registry.uri, registry.model, "2")
+    assert str(refused.value) == (
+        f"MLflow {registry.uri} models:/{registry.model}/2 artifact scores.json: scores file is"
+        f" {size:,} bytes, over the"
+        f" {size - 1:,} bytes limit for a scores file (round the scores or log a sample of them)"
+    )
+    monkeypatch.setattr(mlflow_adapter, "SCORES_LIMIT", size)
+    assert evidence_from_mlflow(registry.uri, registry.model, "2").scores["accuracy"]
