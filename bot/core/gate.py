@@ -147,6 +147,18 @@ class Decision:
         return {k: _json_safe(v) for k, v in data.items()}
 
 
+def gate_summary(decision: Decision) -> str:
+    """The decision on one line, for the `Gate` trailer: `PASS 5/5 gates, significance pass
+    (policy policies/default.yaml)`."""
+    passed = sum(1 for row in decision.rows if row.passed)
+    text = f"{decision.verdict.upper()} {passed}/{len(decision.rows)} gates"
+    if decision.significance is not None:
+        text += f", significance {decision.significance.verdict}"
+    if decision.policy:
+        text += f" (policy {decision.policy})"
+    return text
+
+
 def _json_safe(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
@@ -414,5 +426,6 @@ __all__ = [
     "evaluate_gate",
     "evaluate_significance",
     "fmt",
+    "gate_summary",
     "parse_operand",
 ]

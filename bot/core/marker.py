@@ -4,6 +4,7 @@ later runs (and `/rollback`) read back without trusting the visible text. Pure."
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,17 +22,24 @@ class ProposalMeta:
     environment: str
     version: str
     previous_version: str | None
+    # The commit's trailers, so a squash merge that keeps the description (and so the
+    # marker) but not the commit's message still tells the ledger everything.
+    trailers: Mapping[str, str] | None = None
 
     def marker(self) -> str:
-        data = {
+        data: dict[str, object] = {
             "action": self.action,
             "model": self.model,
             "environment": self.environment,
             "version": self.version,
             "previous_version": self.previous_version,
         }
-        # Names were validated (DNS labels, tag grammar): they cannot close the comment.
-        return f"{MARKER_PREFIX} {json.dumps(data, sort_keys=True)} -->"
+        if self.trailers:
+            data["trailers"] = dict(self.trailers)
+        # Names were validated (DNS labels, tag grammar); trailer values are untrusted text:
+        # with `<` and `>` escaped nothing inside can close the comment.
+        text = json.dumps(data, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+        return f"{MARKER_PREFIX} {text} -->"
 
 
 def read_marker(body: str) -> ProposalMeta | None:
@@ -44,6 +52,14 @@ def read_marker(body: str) -> ProposalMeta | None:
         return None
     try:
         data = json.loads(body[start + len(MARKER_PREFIX) : end])
+        if not isinstance(data, dict):
+            return None
+        trailers = data.get("trailers")
+        if trailers is not None and not (
+            isinstance(trailers, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in trailers.items())
+        ):
+            return None
         return ProposalMeta(
             action=str(data["action"]),
             model=str(data["model"]),
@@ -52,6 +68,7 @@ def read_marker(body: str) -> ProposalMeta | None:
             previous_version=None
             if data.get("previous_version") is None
             else str(data["previous_version"]),
+            trailers=trailers,
         )
     except (ValueError, KeyError, TypeError):
         return None

@@ -28,6 +28,8 @@ CODE_COMMIT = "Code-Commit"
 IMAGE = "Image"
 IMAGE_TAG = "Image-Tag"
 PREVIOUS_IMAGE_TAG = "Previous-Image-Tag"
+GATE = "Gate"  # a promotion's gate decision, one line: `PASS 5/5 gates (policy default.yaml)`
+HOLD_LIFTED = "Hold-Lifted"  # why a rolled-back (held) version is promoted again
 
 NO_VERSION = "none"  # Previous-Version of a first promotion
 NO_REASON = "no reason given"

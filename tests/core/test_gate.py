@@ -455,3 +455,12 @@ def test_significance_length_mismatch_is_a_usage_error() -> None:
 
 def test_no_significance_section_without_policy() -> None:
     assert evaluate(policy(), scored(*BETTER)).significance is None
+
+
+def test_gate_summary_is_one_line_with_the_counts_and_the_policy() -> None:
+    from bot.core.gate import gate_summary
+
+    passed = evaluate(policy("accuracy > 0.94", "latency_p99_ms < 5"), evidence())
+    assert gate_summary(passed) == "FAIL 1/2 gates"
+    named = evaluate(policy("accuracy > 0.94"), evidence(), policy_source="policies/default.yaml")
+    assert gate_summary(named) == "PASS 1/1 gates (policy policies/default.yaml)"

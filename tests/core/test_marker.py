@@ -32,3 +32,23 @@ def test_the_last_marker_wins() -> None:
 )
 def test_broken_markers_read_as_none(body: str) -> None:
     assert read_marker(body) is None
+
+
+def test_the_commit_trailers_ride_in_the_marker_and_cannot_close_it() -> None:
+    """A squash merge that keeps the description keeps the trailers; a reason is untrusted."""
+    trailers = {"Model": "m", "Reason": "5xx --> <script>alert(1)</script>", "Gate": "PASS 1/1"}
+    meta = ProposalMeta("rollback", "m", "production", "6", "7", trailers)
+    text = meta.marker()
+    assert text.count("-->") == 1 and text.endswith("-->") and "<script>" not in text
+    assert read_marker(f"body\n\n{text}\n") == meta
+
+
+@pytest.mark.parametrize(
+    "trailers", ['"x"', '["a"]', '{"Model": 1}', '{"Model": null}', '{"1": {"a": "b"}}']
+)
+def test_trailers_that_are_not_text_make_the_marker_unreadable(trailers: str) -> None:
+    body = (
+        f'{MARKER_PREFIX} {{"action": "promote", "model": "m", "environment": "e", '
+        f'"version": "2", "previous_version": null, "trailers": {trailers}}} -->'
+    )
+    assert read_marker(body) is None
