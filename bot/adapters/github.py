@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.errors import ExternalError, InvalidInput, Refused
@@ -170,9 +171,23 @@ def html_root(api_url: str) -> str:
     return api_url.rstrip("/").removesuffix("/api/v3")
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """A GitHub timestamp as a timezone-aware UTC datetime (GitHub's are UTC: "...Z")."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
 def _pull_info(pull: PullRequest, *, full: bool = False) -> PullRequestInfo:
-    """`full`: `pull` is a single-PR read (GET /pulls/N), which carries `mergeable`; a list
-    response does not, and asking PyGithub for it there would cost a request per PR."""
+    """`full`: `pull` is a single-PR read (GET /pulls/N), which carries `mergeable` and
+    `merged_by`; a list response does not, and asking PyGithub for them there would cost a
+    request per PR. `merged_at` and `closed_at` are in both shapes."""
+    merged_by: str | None = None
+    if full:
+        merger = pull.merged_by
+        merged_by = merger.login if merger is not None else None
     return PullRequestInfo(
         number=pull.number,
         url=pull.html_url,
@@ -186,6 +201,9 @@ def _pull_info(pull: PullRequest, *, full: bool = False) -> PullRequestInfo:
         merge_commit_sha=pull.merge_commit_sha,
         labels=tuple(label.name for label in pull.labels),
         mergeable=pull.mergeable if full else None,
+        merged_by=merged_by,
+        merged_at=_utc(pull.merged_at),
+        closed_at=_utc(pull.closed_at),
     )
 
 
@@ -379,6 +397,61 @@ class Forge:
             f"read pull request #{number}",
             lambda: _pull_info(self._repo.get_pull(number), full=True),
         )
+
+    def open_pulls(self) -> list[PullRequestInfo]:
+        """Every open pull request from one of the bot's branches (`model-bot/...`): one
+        request per 100 open pull requests."""
+
+        def action() -> list[PullRequestInfo]:
+            pulls = self._repo.get_pulls(state="open", sort="created", direction="desc")
+            return [_pull_info(p) for p in pulls if p.head.ref.startswith("model-bot/")]
+
+        return self._call("list open pull requests", action)
+
+    def pulls_for_commit(self, sha: str) -> list[PullRequestInfo]:
+        """The pull requests GitHub associates with a commit ("List pull requests associated
+        with a commit"): for a commit on the default branch, the merged ones that introduced
+        it (its merge commit, squash commit or rebased commits, or one of its own commits);
+        otherwise the open ones whose head contains it. Empty for a commit pushed straight to
+        the branch. Merged ones first, each read once more on its own (the list carries no
+        `merged_by`): one request per page of the list, plus one per merged PR."""
+
+        def action() -> list[PullRequestInfo]:
+            listed = list(self._repo.get_commit(sha).get_pulls())
+            merged = [
+                _pull_info(self._repo.get_pull(pull.number), full=True)
+                for pull in listed
+                if pull.merged_at is not None
+            ]
+            return merged + [_pull_info(pull) for pull in listed if pull.merged_at is None]
+
+        return self._call(f"list the pull requests of commit {sha[:12]}", action)
+
+    def approvers(self, number: int) -> tuple[str, ...]:
+        """The logins whose latest review of #`number` that is not a comment approves it
+        (a later "changes requested" or a dismissal withdraws an approval; a comment does
+        not), sorted. Pending reviews and reviews of deleted users do not count."""
+
+        def action() -> tuple[str, ...]:
+            latest: dict[str, tuple[str, str]] = {}  # lower-case login -> (login, state)
+            for review in self._repo.get_pull(number).get_reviews():
+                user = review.user
+                if user is None or review.state in ("COMMENTED", "PENDING"):
+                    continue
+                latest[user.login.lower()] = (user.login, review.state)
+            return tuple(sorted(login for login, state in latest.values() if state == "APPROVED"))
+
+        return self._call(f"read the reviews of #{number}", action)
+
+    def closed_by(self, number: int) -> str | None:
+        """Who closed #`number`: the issue's `closed_by` ("Get an issue"), None while it is
+        open (or when GitHub does not say)."""
+
+        def action() -> str | None:
+            closer = self._repo.get_issue(number).closed_by
+            return closer.login if closer is not None else None
+
+        return self._call(f"read who closed #{number}", action)
 
     def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRequestInfo:
         """Open the PR, converging under GitHub's eventual consistency: a branch pushed a

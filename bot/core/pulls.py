@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,11 @@ class PullRequestInfo:
     # Whether it merges cleanly into its base: only a single-PR read carries it (lists do
     # not), and None while the forge is still computing it (or it was not read): not known.
     mergeable: bool | None = None
+    # Who merged it (a single-PR read carries it; a list response does not) and when it was
+    # merged and closed (timezone-aware, UTC); None when not merged / not closed or not known.
+    merged_by: str | None = None
+    merged_at: datetime | None = None
+    closed_at: datetime | None = None
 
     @property
     def conflicted(self) -> bool:

@@ -20,6 +20,8 @@ from ._model import (
     LEGACY_PERMISSION,
     PERMISSION_ORDER,
     REACTIONS,
+    SQUASH_MESSAGES,
+    SQUASH_TITLES,
     ApiError,
     BranchProtection,
     Comment,
@@ -43,6 +45,11 @@ JSON = dict[str, Any]
 
 PULLS_DOC = "https://docs.github.com/rest/pulls/pulls"
 REFS_DOC = "https://docs.github.com/rest/git/refs"
+COMMIT_PULLS_DOC = (
+    "https://docs.github.com/en/rest/commits/commits#list-pull-requests-associated-with-a-commit"
+)
+REPO_UPDATE_DOC = "https://docs.github.com/en/rest/repos/repos#update-a-repository"
+DISMISS_DOC = "https://docs.github.com/en/rest/pulls/reviews#dismiss-a-review-for-a-pull-request"
 LABELS_DOC = "https://docs.github.com/rest/issues/labels"
 MERGE_DOC = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
 PROTECTED_DOC = "https://docs.github.com/articles/about-protected-branches"
@@ -181,8 +188,12 @@ class Backend:
             ("GET", r"/users/(?P<login>[^/]+)", self.get_user),
             ("GET", r"/rate_limit", self.get_rate_limit),
             ("GET", repo, self.get_repo),
+            ("PATCH", repo, self.update_repo),
             ("GET", repo + r"/branches", self.list_branches),
             ("GET", repo + r"/branches/(?P<branch>.+)", self.get_branch),
+            # Before ``commits/{ref}``, whose ``.+`` would swallow ``{sha}/pulls``. A branch
+            # name with a slash arrives percent-encoded (PyGithub quotes it), so ``[^/]+``.
+            ("GET", repo + r"/commits/(?P<ref>[^/]+)/pulls", self.commit_pulls),
             ("GET", repo + r"/commits/(?P<ref>.+)", self.get_commit),
             ("GET", repo + r"/contents", self.get_contents),
             ("GET", repo + r"/contents/(?P<path>.+)", self.get_contents),
@@ -207,6 +218,11 @@ class Backend:
             ("DELETE", repo + r"/pulls/" + num + r"/requested_reviewers", self.remove_reviewers),
             ("GET", repo + r"/pulls/" + num + r"/reviews", self.list_reviews),
             ("POST", repo + r"/pulls/" + num + r"/reviews", self.create_review),
+            (
+                "PUT",
+                repo + r"/pulls/" + num + r"/reviews/(?P<rid>\d+)/dismissals",
+                self.dismiss_review,
+            ),
             ("GET", repo + r"/issues", self.list_issues),
             ("POST", repo + r"/issues", self.create_issue),
             ("GET", repo + r"/issues/comments", self.list_repo_comments),
@@ -506,9 +522,9 @@ class Backend:
                     "allow_auto_merge": False,
                     "delete_branch_on_merge": False,
                     "allow_update_branch": False,
-                    "use_squash_pr_title_as_default": False,
-                    "squash_merge_commit_message": "COMMIT_MESSAGES",
-                    "squash_merge_commit_title": "COMMIT_OR_PR_TITLE",
+                    "use_squash_pr_title_as_default": repo.squash_merge_commit_title == "PR_TITLE",
+                    "squash_merge_commit_message": repo.squash_merge_commit_message,
+                    "squash_merge_commit_title": repo.squash_merge_commit_title,
                     "merge_commit_message": "PR_TITLE",
                     "merge_commit_title": "MERGE_MESSAGE",
                     "network_count": 0,
@@ -861,6 +877,7 @@ class Backend:
             issue.state = "closed"
             issue.closed_at = issue.updated_at = now_iso()
             return
+        previous_base = pd.base_sha
         pd.head_sha, pd.base_sha = head, base
         key = (head, base)
         if pd.checked == key:
@@ -869,6 +886,11 @@ class Backend:
         if git.is_ancestor(repo.path, head, base):
             # The head commits landed in the base by a push: GitHub marks the PR merged.
             now = now_iso()
+            try:
+                landed = git.commits_between(repo.path, previous_base, head, limit=10_000)
+            except git.GitError:
+                landed = []
+            pd.merged_commits = [c.sha for c in landed]
             pd.merged, pd.merged_at, pd.merge_commit_sha = True, now, head
             issue.state, issue.closed_at, issue.updated_at = "closed", now, now
 
@@ -991,6 +1013,55 @@ class Backend:
     # ------------------------------------------------------------------ repos, branches, refs
     def get_repo(self, req: Request, owner: str, name: str) -> Reply:
         repo = self._repo(req, owner, name)
+        return Reply(200, self.repo_json(repo, req.user))
+
+    def update_repo(self, req: Request, owner: str, name: str) -> Reply:
+        """``PATCH /repos/{o}/{r}`` (GitHub REST docs, "Update a repository":
+        https://docs.github.com/en/rest/repos/repos#update-a-repository), for the settings the
+        fake models: ``allow_merge_commit`` / ``allow_squash_merge`` / ``allow_rebase_merge``,
+        ``squash_merge_commit_title`` (PR_TITLE | COMMIT_OR_PR_TITLE),
+        ``squash_merge_commit_message`` (PR_BODY | COMMIT_MESSAGES | BLANK), the closing-down
+        ``use_squash_pr_title_as_default`` (true: PR_TITLE) and ``description``. Answers the
+        repository as ``GET`` does. Needs admin (under ``enforce_permissions``). An unknown
+        enum value answers 422 "Validation Failed" (the exact body is not verified); renaming
+        is not modelled."""
+        repo = self._repo(req, owner, name, need="admin")
+        body = self._dict_body(req)
+        new_name = body.get("name")
+        if new_name is not None and str(new_name).lower() != repo.name.lower():
+            raise ApiError(
+                422,
+                "Renaming repositories is not supported by the fake",
+                documentation_url=REPO_UPDATE_DOC,
+            )
+        title = body.get("squash_merge_commit_title")
+        message = body.get("squash_merge_commit_message")
+        errors = [
+            {"resource": "Repository", "code": "invalid", "field": field}
+            for field, value, allowed in (
+                ("squash_merge_commit_title", title, SQUASH_TITLES),
+                ("squash_merge_commit_message", message, SQUASH_MESSAGES),
+            )
+            if value is not None and value not in allowed
+        ]
+        if errors:
+            raise validation_failed(errors, REPO_UPDATE_DOC)
+        allowed_methods = {
+            key: bool(body[key]) if key in body else getattr(repo, key)
+            for key in ("allow_merge_commit", "allow_squash_merge", "allow_rebase_merge")
+        }
+        for key, value in allowed_methods.items():
+            setattr(repo, key, value)
+        if "use_squash_pr_title_as_default" in body:
+            repo.squash_merge_commit_title = (
+                "PR_TITLE" if body["use_squash_pr_title_as_default"] else "COMMIT_OR_PR_TITLE"
+            )
+        if title is not None:
+            repo.squash_merge_commit_title = str(title)
+        if message is not None:
+            repo.squash_merge_commit_message = str(message)
+        if "description" in body:
+            repo.description = body["description"] if isinstance(body["description"], str) else None
         return Reply(200, self.repo_json(repo, req.user))
 
     def get_contents(self, req: Request, owner: str, name: str, path: str = "") -> Reply:
@@ -1134,6 +1205,66 @@ class Backend:
         if info is None:
             raise ApiError(422, f"No commit found for SHA: {ref}")
         return Reply(200, self.commit_json(repo, info))
+
+    def commit_pulls(self, req: Request, owner: str, name: str, ref: str) -> Reply:
+        """``GET /repos/{o}/{r}/commits/{commit_sha}/pulls``, "List pull requests associated
+        with a commit" (https://docs.github.com/en/rest/commits/commits#list-pull-requests-associated-with-a-commit):
+        "Lists the merged pull request that introduced the commit to the repository. If the
+        commit is not present in the default branch, will only return open pull requests
+        associated with the commit. To list the open or merged pull requests associated with
+        a branch, you can set the commit_sha parameter to the branch name."
+
+        On the default branch: the merged PRs whose merge wrote the commit (the merge commit,
+        the squash commit, any commit a rebase merge replayed; ``merge_commit_sha`` is the
+        last), then the merged PRs that had it among their own commits (a merge commit keeps
+        them), each by number. Elsewhere: the open PRs whose head contains it. A branch name:
+        its open or merged PRs. The list shape of ``GET /pulls`` (as recorded in PyGithub's
+        tests/ReplayData/Commit.testGetPulls.txt), paginated. An unknown commit answers 422
+        "No commit found for SHA: ..." like ``GET /commits/{ref}`` (not verified here).
+        """
+        repo = self._repo(req, owner, name)
+        pulls = [i for _, i in sorted(repo.issues.items()) if i.pull is not None]
+        for issue in pulls:
+            self.sync_pull(repo, issue)
+        is_sha = re.fullmatch(r"[0-9a-fA-F]{40}", ref) is not None
+        if not is_sha and git.read_ref(repo.path, f"refs/heads/{ref}") is not None:
+            found = [
+                i
+                for i in pulls
+                if i.pull is not None
+                and i.pull.head_ref == ref
+                and (i.state == "open" or i.pull.merged)
+            ]
+            return self.paginate(req, found, lambda i: self.pull_json(repo, i, full=False))
+        sha = self._resolve(repo, ref)
+        if sha is None or git.object_type(repo.path, sha) != "commit":
+            raise ApiError(
+                422, f"No commit found for SHA: {ref}", documentation_url=COMMIT_PULLS_DOC
+            )
+        default = git.read_ref(repo.path, f"refs/heads/{repo.default_branch}")
+        introduced: list[Issue] = []
+        carried: list[Issue] = []
+        if default is not None and git.is_ancestor(repo.path, sha, default):
+            for issue in pulls:
+                pd = issue.pull
+                assert pd is not None
+                if not pd.merged:
+                    continue
+                if sha == pd.merge_commit_sha or sha in pd.landed_shas:
+                    introduced.append(issue)
+                elif sha in pd.merged_commits:
+                    carried.append(issue)
+        else:
+            carried = [
+                i
+                for i in pulls
+                if i.state == "open"
+                and i.pull is not None
+                and git.is_ancestor(repo.path, sha, i.pull.head_sha)
+            ]
+        return self.paginate(
+            req, introduced + carried, lambda i: self.pull_json(repo, i, full=False)
+        )
 
     def get_git_commit(self, req: Request, owner: str, name: str, sha: str) -> Reply:
         repo = self._repo(req, owner, name)
@@ -1571,10 +1702,10 @@ class Backend:
             head_sha = git.read_ref(repo.path, f"refs/heads/{pd.head_ref}")
             if base_sha is None or head_sha is None:
                 raise ApiError(405, "Pull Request is not mergeable", documentation_url=MERGE_DOC)
-            new_sha = self._merge_commit(
+            written = self._merge_commit(
                 repo, issue, method, base_sha, head_sha, body, author, committer
             )
-            if new_sha is None:
+            if written is None:
                 raise ApiError(
                     405,
                     "This branch can't be rebased"
@@ -1582,6 +1713,7 @@ class Backend:
                     else "Pull Request is not mergeable",
                     documentation_url=MERGE_DOC,
                 )
+            new_sha = written[-1] if written else base_sha
             if git.update_ref(repo.path, base_ref, new_sha, base_sha):
                 break
         else:
@@ -1593,8 +1725,15 @@ class Backend:
             new_sha,
             merger.login,
         )
+        pd.landed_shas = list(written)
+        pd.merged_commits = [
+            c.sha for c in git.commits_between(repo.path, base_sha, head_sha, limit=10_000)
+        ]
         pd.head_sha, pd.base_sha = head_sha, base_sha
+        # The merge closes the PR's issue: its ``closed_by`` is the merger (not verified
+        # against a recording; GitHub's docs only say ``closed_by`` is who closed the issue).
         issue.state, issue.closed_at, issue.updated_at = "closed", stamp, stamp
+        issue.closed_by = merger.login
         return Reply(
             200, {"sha": new_sha, "merged": True, "message": "Pull Request successfully merged"}
         )
@@ -1609,23 +1748,28 @@ class Backend:
         body: JSON,
         author: git.Signature,
         committer: git.Signature,
-    ) -> str | None:
-        """The commit the base moves to, or None when head and base conflict.
+    ) -> list[str] | None:
+        """The commits written on top of the base (the last is where the base moves), or None
+        when head and base conflict.
 
         merge: a merge commit (parents base, head), title "Merge pull request #N from
         owner/branch" and the PR title as the message (GitHub's MERGE_MESSAGE / PR_TITLE
-        defaults). squash: one commit on the base with the merged tree; default title is the
-        commit's title when the PR has one commit, else the PR title, with " (#N)"; default
-        message the commit's body (one commit) or "* message" per commit (GitHub's
-        COMMIT_OR_PR_TITLE / COMMIT_MESSAGES defaults). rebase: each non-merge commit replayed
-        on the base (authors kept, committer GitHub). ``commit_title`` and ``commit_message``
-        replace the defaults (merge and squash): title, blank line, message.
+        defaults). squash: one commit on the base with the merged tree; its default title and
+        message follow the repository's ``squash_merge_commit_title`` /
+        ``squash_merge_commit_message`` (``set_squash_message``; GitHub REST docs, "Update a
+        repository"): COMMIT_OR_PR_TITLE is the commit's title when the PR has one commit,
+        else the PR title, PR_TITLE the PR title, either with " (#N)"; COMMIT_MESSAGES is the
+        commit's body (one commit) or "* message" per commit, PR_BODY the PR's description,
+        BLANK nothing. rebase: each non-merge commit replayed on the base (authors kept,
+        committer GitHub). ``commit_title`` and ``commit_message`` replace the defaults (merge
+        and squash): title, blank line, message.
         """
         pd = issue.pull
         assert pd is not None
         title_in, message_in = body.get("commit_title"), body.get("commit_message")
         if method == "rebase":
             parent = base_sha
+            replayed: list[str] = []
             for info in git.commits_between(
                 repo.path, base_sha, head_sha, limit=10_000, no_merges=True
             ):
@@ -1636,21 +1780,30 @@ class Backend:
                 parent = git.commit_tree(
                     repo.path, tree, [parent], info.message + "\n", orig_author, committer
                 )
-            return parent
+                replayed.append(parent)
+            return replayed
         tree = git.merge_tree(repo.path, base_sha, head_sha)
         if tree is None:
             return None
         if method == "squash":
             commits = git.commits_between(repo.path, base_sha, head_sha, limit=10_000)
             single = commits[0] if len(commits) == 1 else None
-            title = title_in or (f"{single.subject if single else issue.title} (#{issue.number})")
+            if repo.squash_merge_commit_title == "PR_TITLE" or single is None:
+                default_title = issue.title
+            else:
+                default_title = single.subject
+            title = title_in or f"{default_title} (#{issue.number})"
             if message_in is not None:
                 message = str(message_in)
+            elif repo.squash_merge_commit_message == "PR_BODY":
+                message = issue.body or ""
+            elif repo.squash_merge_commit_message == "BLANK":
+                message = ""
             elif single is not None:
                 message = single.body
             else:
                 message = "\n\n".join(f"* {c.message}" for c in commits)
-            return git.commit_tree(
+            squashed = git.commit_tree(
                 repo.path,
                 tree,
                 [base_sha],
@@ -1658,9 +1811,10 @@ class Backend:
                 author,
                 committer,
             )
+            return [squashed]
         title = title_in or f"Merge pull request #{issue.number} from {repo.owner}/{pd.head_ref}"
         message = str(message_in) if message_in is not None else issue.title
-        return git.commit_tree(
+        merge = git.commit_tree(
             repo.path,
             tree,
             [base_sha, head_sha],
@@ -1668,6 +1822,7 @@ class Backend:
             author,
             committer,
         )
+        return [merge]
 
     def pull_commits(self, req: Request, owner: str, name: str, number: str) -> Reply:
         repo = self._repo(req, owner, name)
@@ -1858,6 +2013,34 @@ class Backend:
                 u for u in pd.requested_reviewers if u.lower() != req.user.login.lower()
             ]
         return Reply(200, self.review_json(repo, issue, review))
+
+    def dismiss_review(self, req: Request, owner: str, name: str, number: str, rid: str) -> Reply:
+        """``PUT /pulls/{n}/reviews/{id}/dismissals`` (GitHub REST docs, "Dismiss a review for
+        a pull request": https://docs.github.com/en/rest/pulls/reviews#dismiss-a-review-for-a-pull-request):
+        the review, its state now DISMISSED, body and ``submitted_at`` kept, as recorded in
+        PyGithub's tests/ReplayData/PullRequestReview.testDismiss.txt. ``message`` is
+        required. Needs write access (under ``enforce_permissions``). The 422 sentences (no
+        message, a pending review) are not verified against GitHub."""
+        repo = self._repo(req, owner, name, need="write")
+        issue = self._pull(repo, number)
+        pd = issue.pull
+        assert pd is not None
+        body = self._dict_body(req)
+        if not isinstance(body.get("message"), str) or not body["message"]:
+            raise ApiError(
+                422,
+                'Invalid request.\n\n"message" wasn\'t supplied.',
+                documentation_url=DISMISS_DOC,
+            )
+        for review in pd.reviews:
+            if review.id == int(rid):
+                if review.state == "PENDING":
+                    raise ApiError(
+                        422, "Can not dismiss a pending review", documentation_url=DISMISS_DOC
+                    )
+                review.state = "DISMISSED"
+                return Reply(200, self.review_json(repo, issue, review))
+        raise not_found()
 
     # ------------------------------------------------------------------ issues
     def list_issues(self, req: Request, owner: str, name: str) -> Reply:

@@ -19,6 +19,13 @@ LEGACY_PERMISSION = {
     "none": "none",
 }
 REACTIONS = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
+#: A repository's ``squash_merge_commit_title`` / ``squash_merge_commit_message`` values
+#: (https://docs.github.com/en/rest/repos/repos#update-a-repository).
+SQUASH_TITLES = ("PR_TITLE", "COMMIT_OR_PR_TITLE")
+SQUASH_MESSAGES = ("PR_BODY", "COMMIT_MESSAGES", "BLANK")
+#: Review states as ``GET /pulls/{n}/reviews`` reports them
+#: (https://docs.github.com/en/rest/pulls/reviews#list-reviews-for-a-pull-request).
+REVIEW_STATES = ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING")
 DOCS = "https://docs.github.com/rest"
 
 
@@ -145,6 +152,11 @@ class PullData:
     merged_at: str | None = None
     merge_commit_sha: str | None = None
     merged_by: str | None = None
+    #: The commits a merge wrote on the base: the merge commit, the squash commit, or every
+    #: commit a rebase merge replayed (oldest first; the last is ``merge_commit_sha``).
+    landed_shas: list[str] = field(default_factory=list)
+    #: The PR's own commits (``GET /pulls/{n}/commits``) as they were when it was merged.
+    merged_commits: list[str] = field(default_factory=list)
     requested_reviewers: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
@@ -206,6 +218,9 @@ class Repo:
     allow_merge_commit: bool = True
     allow_squash_merge: bool = True
     allow_rebase_merge: bool = True
+    #: Defaults of a squash merge's commit title and message (``set_squash_message``).
+    squash_merge_commit_title: str = "COMMIT_OR_PR_TITLE"
+    squash_merge_commit_message: str = "COMMIT_MESSAGES"
     protections: dict[str, BranchProtection] = field(default_factory=dict)  # branch -> rules
     #: commit sha -> {context: state} of commit statuses (latest per context wins)
     statuses: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -14,7 +14,8 @@ GitHub's own status, headers and body: ``set_merge_methods``, ``base_branch_modi
 ``protect_branch`` (+ ``set_commit_status``), ``secondary_rate_limit(status=, retry_after=)``,
 ``rate_limit_primary``, ``head_not_yet_visible``, ``lag_pull_listing``, ``deny_push``,
 ``hide_contents``, ``add_team``, ``refuse_labels``, plus ``inject`` / ``drop_response`` /
-``latency``. Always on, as on GitHub: an open PR's ``merge_commit_sha`` is its test merge
+``latency``. Settings and seeding as a repository's admin or another user would do them:
+``set_squash_message`` (the squash commit's default title and message), ``add_review``. Always on, as on GitHub: an open PR's ``merge_commit_sha`` is its test merge
 commit, and the first read after its creation or a push answers ``mergeable: null``.
 """
 
@@ -41,7 +42,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _git as git
 from ._api import Backend, Reply, Request, dumps
-from ._model import PERMISSION_ORDER, ApiError, BranchProtection, Repo, Team, User
+from ._model import (
+    PERMISSION_ORDER,
+    REVIEW_STATES,
+    SQUASH_MESSAGES,
+    SQUASH_TITLES,
+    ApiError,
+    BranchProtection,
+    Repo,
+    Review,
+    Team,
+    User,
+    now_iso,
+)
 
 if TYPE_CHECKING:
     import github
@@ -354,6 +367,35 @@ class FakeGitHub:
                 rebase,
             )
 
+    def set_squash_message(
+        self,
+        owner: str,
+        name: str,
+        *,
+        title: str = "COMMIT_OR_PR_TITLE",
+        message: str = "COMMIT_MESSAGES",
+    ) -> None:
+        """The repository's ``squash_merge_commit_title`` / ``squash_merge_commit_message``
+        (GitHub REST docs, "Update a repository":
+        https://docs.github.com/en/rest/repos/repos#update-a-repository; also settable by
+        ``PATCH /repos/{o}/{r}``): what a squash merge without ``commit_title`` /
+        ``commit_message`` writes. Title PR_TITLE (the PR's title) or COMMIT_OR_PR_TITLE (the
+        commit's title if the PR has one commit, else the PR's title); message PR_BODY (the
+        PR's description), COMMIT_MESSAGES (the commits' messages) or BLANK. The settings'
+        combinations as GitHub's "Default commit message" choices
+        (https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/configuring-pull-request-merges/configuring-commit-squashing-for-pull-requests):
+        COMMIT_OR_PR_TITLE/COMMIT_MESSAGES "Default message" (GitHub's default),
+        PR_TITLE/PR_BODY "Pull request title and description", PR_TITLE/BLANK "Pull request
+        title", PR_TITLE/COMMIT_MESSAGES "Pull request title and commit details"."""
+        if title not in SQUASH_TITLES:
+            raise ValueError(f"squash_merge_commit_title must be one of {SQUASH_TITLES}")
+        if message not in SQUASH_MESSAGES:
+            raise ValueError(f"squash_merge_commit_message must be one of {SQUASH_MESSAGES}")
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            repo.squash_merge_commit_title = title
+            repo.squash_merge_commit_message = message
+
     def base_branch_modified(self, owner: str, name: str, *, times: int = 1) -> None:
         """The next ``times`` merges (``PUT .../pulls/{n}/merge`` that would otherwise go ahead:
         open PR, allowed method, matching ``sha``) answer 405 "Base branch was modified. Review
@@ -453,6 +495,55 @@ class FakeGitHub:
                 team.repos = set()
             team.repos.update(r.lower() for r in repos)
             return team.id
+
+    def add_review(
+        self,
+        owner: str,
+        name: str,
+        number: int,
+        login: str,
+        state: str = "APPROVED",
+        *,
+        body: str = "",
+        commit_id: str | None = None,
+    ) -> int:
+        """Seed a review of pull request ``number`` by ``login`` (created if unknown; give it a
+        role with ``set_permission`` for it to count for branch protection), without a token.
+        ``state``: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED or PENDING, the states
+        ``GET /pulls/{n}/reviews`` reports (GitHub REST docs, "List reviews for a pull
+        request": https://docs.github.com/en/rest/pulls/reviews#list-reviews-for-a-pull-request;
+        chronological order, so a later review of the same user supersedes an earlier one).
+        As ``POST /pulls/{n}/reviews`` (GitHub refuses it), the PR's author may not approve
+        or request changes (ValueError). A submitted review takes ``login`` off the requested
+        reviewers. ``commit_id`` defaults to the PR's head. Returns the review's id."""
+        if state not in REVIEW_STATES:
+            raise ValueError(f"review state must be one of {REVIEW_STATES}")
+        with self._backend.lock:
+            repo = self._repo(owner, name)
+            issue = repo.issues.get(number)
+            if issue is None or issue.pull is None:
+                raise KeyError(number)
+            pd = issue.pull
+            self._backend.sync_pull(repo, issue)
+            user = self._backend.ensure_user(login)
+            if state in ("APPROVED", "CHANGES_REQUESTED") and (
+                user.login.lower() == issue.user.lower()
+            ):
+                raise ValueError(f"{login} is the author of #{number}: GitHub refuses this review")
+            review = Review(
+                id=self._backend.next_id(),
+                user=user.login,
+                body=body,
+                state=state,
+                commit_id=commit_id or pd.head_sha,
+                submitted_at=now_iso(),
+            )
+            pd.reviews.append(review)
+            if state != "PENDING":
+                pd.requested_reviewers = [
+                    u for u in pd.requested_reviewers if u.lower() != user.login.lower()
+                ]
+            return review.id
 
     def repo_path(self, owner: str, name: str) -> Path:
         with self._backend.lock:

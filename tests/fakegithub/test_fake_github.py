@@ -1178,3 +1178,229 @@ def test_test_merge_commit_and_mergeability_job(world: World) -> None:
     assert again.mergeable is True and again.merge_commit_sha not in (None, test_merge)
     status = pr.merge()
     assert world.repo.get_pull(pr.number).merge_commit_sha == status.sha
+
+
+# --------------------------------------------------------------------------- history of a commit
+COMMIT_PULLS_DOC = (
+    "https://docs.github.com/en/rest/commits/commits#list-pull-requests-associated-with-a-commit"
+)
+
+
+def commit_pulls(world: World, ref: str) -> list[int]:
+    """`GET /commits/{ref}/pulls` through PyGithub (`Commit.get_pulls`): the PR numbers."""
+    return [p.number for p in world.repo.get_commit(ref).get_pulls()]
+
+
+def test_pulls_associated_with_a_commit(world: World) -> None:
+    """`GET /repos/{o}/{r}/commits/{sha}/pulls` (COMMIT_PULLS_DOC): "Lists the merged pull
+    request that introduced the commit to the repository. If the commit is not present in the
+    default branch, will only return open pull requests associated with the commit. To list
+    the open or merged pull requests associated with a branch, you can set the commit_sha
+    parameter to the branch name." The items have the list shape of `GET /pulls` (a merged
+    PR's `merge_commit_sha` is the commit asked about), as recorded in PyGithub's
+    tests/ReplayData/Commit.testGetPulls.txt.
+    """
+    fake, repo = world.fake, world.repo
+    # Merge commit: the merge commit and the PR's own commit (its second parent) map to it.
+    merged = world.pr("merged")
+    head = merged.head.sha
+    merge_sha = merged.merge().sha
+    assert commit_pulls(world, merge_sha) == [merged.number]
+    assert commit_pulls(world, head) == [merged.number]
+    # Squash: the squash commit maps to it; the squashed-away commit is on no branch of main's.
+    squashed = world.pr("squashed")
+    squashed_head = squashed.head.sha
+    squash_sha = squashed.merge(merge_method="squash").sha
+    assert commit_pulls(world, squash_sha) == [squashed.number]
+    assert commit_pulls(world, squashed_head) == []  # not on main, and the PR is not open
+    # Rebase: every replayed commit maps back to the PR (merge_commit_sha is the last one).
+    fake.commit_files(OWNER, NAME, "rebased", {"r1.txt": "1\n"}, "R1")
+    fake.commit_files(OWNER, NAME, "rebased", {"r2.txt": "2\n"}, "R2")
+    rebased = repo.create_pull(base="main", head="rebased", title="Rebase")
+    before = fake.branch_sha(OWNER, NAME, "main")
+    tip = rebased.merge(merge_method="rebase").sha
+    replayed = bare_git(fake, "rev-list", "--reverse", f"{before}..{tip}").split()
+    assert len(replayed) == 2 and replayed[-1] == tip
+    for sha in replayed:
+        assert commit_pulls(world, sha) == [rebased.number]
+    # A direct push to main: no pull request.
+    pushed = fake.commit_files(OWNER, NAME, "main", {"hotfix.txt": "x\n"}, "Hotfix")
+    assert commit_pulls(world, pushed) == []
+    # Not on main: the open PRs whose head contains it (a closed one is left out).
+    first = world.branch("stack", {"s1.txt": "1\n"}, "S1")
+    open_pr = repo.create_pull(base="main", head="stack", title="Stack")
+    fake.create_branch(OWNER, NAME, "stack2", from_ref="stack")
+    world.branch("stack2", {"s2.txt": "2\n"}, "S2")
+    stacked = repo.create_pull(base="main", head="stack2", title="Stack 2")
+    fake.create_branch(OWNER, NAME, "stack3", from_ref="stack")
+    world.branch("stack3", {"s3.txt": "3\n"}, "S3")
+    closed = repo.create_pull(base="main", head="stack3", title="Stack 3")
+    closed.edit(state="closed")
+    assert commit_pulls(world, first) == [open_pr.number, stacked.number]
+    # A branch name: its open or merged pull requests.
+    assert commit_pulls(world, "stack2") == [stacked.number]
+    assert commit_pulls(world, "merged") == [merged.number]
+
+    # Plain HTTP: the list shape, pagination, and GET /commits/{sha} still answered.
+    path = f"/repos/{OWNER}/{NAME}/commits/{first}/pulls"
+    resp = raw(fake, world.bot.token, "GET", path, params={"per_page": 1})
+    assert resp.status_code == 200 and 'rel="next"' in resp.headers["Link"]
+    (item,) = resp.json()
+    listed = raw(fake, world.bot.token, "GET", f"/repos/{OWNER}/{NAME}/pulls").json()
+    assert set(item) == set(listed[0]) and "merged_by" not in item and "mergeable" not in item
+    page = raw(fake, world.bot.token, "GET", f"/repos/{OWNER}/{NAME}/commits/{merge_sha}/pulls")
+    assert page.json()[0]["merge_commit_sha"] == merge_sha
+    assert page.json()[0]["merged_at"] is not None
+    commit = raw(fake, world.bot.token, "GET", f"/repos/{OWNER}/{NAME}/commits/{merge_sha}")
+    assert commit.status_code == 200 and commit.json()["sha"] == merge_sha
+    unknown = raw(fake, world.bot.token, "GET", f"/repos/{OWNER}/{NAME}/commits/{'e' * 40}/pulls")
+    assert unknown.status_code == 422
+    assert unknown.json()["message"] == f"No commit found for SHA: {'e' * 40}"
+
+
+def test_merged_by_merged_at_and_closed_by(world: World) -> None:
+    """A merged PR's single-PR JSON carries `merged_by` (a user) and `merged_at`, `closed_at`
+    (GitHub REST docs, "Get a pull request":
+    https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request); the list shape has no
+    `merged_by` (Commit.testGetPulls.txt, above). The issue of a PR closed with
+    `PATCH /pulls/{n}` `state=closed` names who closed it in `closed_by` (a user, null while
+    open; "Get an issue": https://docs.github.com/en/rest/issues/issues#get-an-issue).
+    A merge closes the issue too; the fake names the merger (not verified).
+    """
+    fake = world.fake
+    pr = world.pr("feat")
+    as_alice = fake.client(world.alice.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    assert world.repo.get_issue(pr.number).closed_by is None
+    as_alice.get_pull(pr.number).edit(state="closed")
+    closed = world.repo.get_pull(pr.number)
+    assert closed.state == "closed" and not closed.merged and closed.merged_by is None
+    assert closed.closed_at is not None and closed.merged_at is None
+    issue = world.repo.get_issue(pr.number)
+    assert issue.closed_by is not None and issue.closed_by.login == "alice"
+    assert issue.closed_at == closed.closed_at
+    pr.edit(state="open")
+    assert world.repo.get_issue(pr.number).closed_by is None
+
+    as_alice.get_pull(pr.number).merge()
+    merged = world.repo.get_pull(pr.number)
+    assert merged.merged_by.login == "alice" and merged.merged_at is not None
+    assert merged.closed_at == merged.merged_at
+    assert world.repo.get_issue(pr.number).closed_by.login == "alice"
+    raw_pull = raw(fake, world.bot.token, "GET", f"/repos/{OWNER}/{NAME}/pulls/{pr.number}")
+    assert raw_pull.json()["merged_by"]["login"] == "alice"
+    assert raw_pull.json()["merged_at"].endswith("Z")
+
+
+def test_reviews_states_users_and_dismissal(world: World) -> None:
+    """`GET /pulls/{n}/reviews` lists reviews in chronological order with `user`, `state`
+    (APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED) and `submitted_at` (GitHub REST docs,
+    "List reviews for a pull request":
+    https://docs.github.com/en/rest/pulls/reviews#list-reviews-for-a-pull-request).
+    `PUT /pulls/{n}/reviews/{id}/dismissals` turns one DISMISSED, keeping its body and
+    `submitted_at` (https://docs.github.com/en/rest/pulls/reviews#dismiss-a-review-for-a-pull-request;
+    recorded in PyGithub's tests/ReplayData/PullRequestReview.testDismiss.txt).
+    `add_review` seeds a review as another user without a token.
+    """
+    fake = world.fake
+    pr = world.pr("feat")
+    alice = fake.client(world.alice.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    alice.get_pull(pr.number).create_review(event="APPROVE")
+    fake.add_review(OWNER, NAME, pr.number, "bob", "CHANGES_REQUESTED", body="no")
+    fake.add_review(OWNER, NAME, pr.number, "carol", "COMMENTED", body="hm")
+    review_id = fake.add_review(OWNER, NAME, pr.number, "dave", "APPROVED")
+    reviews = list(pr.get_reviews())
+    assert [(r.user.login, r.state) for r in reviews] == [
+        ("alice", "APPROVED"),
+        ("bob", "CHANGES_REQUESTED"),
+        ("carol", "COMMENTED"),
+        ("dave", "APPROVED"),
+    ]
+    assert all(r.submitted_at is not None for r in reviews)
+    assert reviews[3].id == review_id and reviews[3].commit_id == pr.head.sha
+
+    dismissed = reviews[3]
+    dismissed.dismiss("stale")
+    assert dismissed.state == "DISMISSED"
+    again = list(pr.get_reviews())[3]
+    assert (again.state, again.submitted_at, again.body) == (
+        "DISMISSED",
+        reviews[3].submitted_at,
+        "",
+    )
+    assert fake.reviews(OWNER, NAME, pr.number)[3]["state"] == "DISMISSED"
+    fake.add_review(OWNER, NAME, pr.number, "erin", "DISMISSED")
+    assert list(pr.get_reviews())[-1].state == "DISMISSED"
+    with pytest.raises(ValueError):
+        fake.add_review(OWNER, NAME, pr.number, "promo-bot", "APPROVED")  # the author
+    with pytest.raises(ValueError):
+        fake.add_review(OWNER, NAME, pr.number, "alice", "LGTM")
+
+
+SQUASH_DOC = (
+    "https://docs.github.com/en/repositories/configuring-branches-and-merges-in-your-repository/"
+    "configuring-pull-request-merges/configuring-commit-squashing-for-pull-requests"
+)
+REPO_UPDATE_DOC = "https://docs.github.com/en/rest/repos/repos#update-a-repository"
+
+
+@pytest.mark.parametrize(
+    ("title", "message", "expected"),
+    [
+        ("COMMIT_OR_PR_TITLE", "COMMIT_MESSAGES", "Two things (#{n})\n\n* Add c\n\n* Add d"),
+        ("PR_TITLE", "PR_BODY", "Two things (#{n})\n\nThe description.\n\nModel: x"),
+        ("PR_TITLE", "BLANK", "Two things (#{n})"),
+        ("PR_TITLE", "COMMIT_MESSAGES", "Two things (#{n})\n\n* Add c\n\n* Add d"),
+    ],
+)
+def test_set_squash_message_defaults(world: World, title: str, message: str, expected: str) -> None:
+    """A squash merge without commit_title / commit_message writes the repository's defaults,
+    `squash_merge_commit_title` (PR_TITLE | COMMIT_OR_PR_TITLE) and
+    `squash_merge_commit_message` (PR_BODY | COMMIT_MESSAGES | BLANK), GitHub REST docs
+    "Update a repository" (REPO_UPDATE_DOC); the UI's choices, e.g. "Default to pull request
+    title and description", in SQUASH_DOC. The repository JSON reports them. COMMIT_OR_PR_TITLE
+    with two commits is the PR title; with one it would be the commit's (see
+    test_squash_merge_is_one_commit_with_title_and_message).
+    """
+    fake = world.fake
+    fake.set_squash_message(OWNER, NAME, title=title, message=message)
+    repo = world.gh.get_repo(f"{OWNER}/{NAME}")
+    assert (repo.squash_merge_commit_title, repo.squash_merge_commit_message) == (title, message)
+    assert repo.use_squash_pr_title_as_default is (title == "PR_TITLE")
+    fake.commit_files(OWNER, NAME, "multi", {"c.txt": "c\n"}, "Add c")
+    fake.commit_files(OWNER, NAME, "multi", {"d.txt": "d\n"}, "Add d")
+    pr = repo.create_pull(
+        base="main", head="multi", title="Two things", body="The description.\n\nModel: x"
+    )
+    sha = pr.merge(merge_method="squash").sha
+    assert bare_git(fake, "log", "-1", "--format=%B", sha) == expected.format(n=pr.number)
+
+
+def test_squash_settings_through_patch_repo(world: World) -> None:
+    """`PATCH /repos/{o}/{r}` (REPO_UPDATE_DOC) sets the squash defaults (PyGithub's
+    `Repository.edit`), and the single-commit PR_TITLE default drops the commit's title.
+    An unknown value answers 422 (body not verified) and changes nothing; `set_squash_message`
+    refuses one (ValueError)."""
+    fake = world.fake
+    world.repo.edit(squash_merge_commit_title="PR_TITLE", squash_merge_commit_message="PR_BODY")
+    repo = world.gh.get_repo(f"{OWNER}/{NAME}")
+    assert (repo.squash_merge_commit_title, repo.squash_merge_commit_message) == (
+        "PR_TITLE",
+        "PR_BODY",
+    )
+    fake.commit_files(OWNER, NAME, "one", {"e.txt": "e\n"}, "Add e\n\nWhy e.")
+    pr = repo.create_pull(base="main", head="one", title="PR title", body="PR body")
+    sha = pr.merge(merge_method="squash").sha
+    assert bare_git(fake, "log", "-1", "--format=%B", sha) == f"PR title (#{pr.number})\n\nPR body"
+    bad = raw(
+        fake,
+        world.bot.token,
+        "PATCH",
+        f"/repos/{OWNER}/{NAME}",
+        json={"squash_merge_commit_message": "EVERYTHING"},
+    )
+    assert bad.status_code == 422 and bad.json()["message"] == "Validation Failed"
+    assert world.gh.get_repo(f"{OWNER}/{NAME}").squash_merge_commit_message == "PR_BODY"
+    world.repo.edit(use_squash_pr_title_as_default=False)
+    assert world.gh.get_repo(f"{OWNER}/{NAME}").squash_merge_commit_title == "COMMIT_OR_PR_TITLE"
+    with pytest.raises(ValueError):
+        fake.set_squash_message(OWNER, NAME, title="PR_BODY")
