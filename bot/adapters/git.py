@@ -58,6 +58,11 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 _HTTP_STATUS = re.compile(r"returned error: (\d{3})")
 _DEEPEN_FIRST = 100  # commits; each further deepening fetches 4 times as many
 _DEEPEN_GROWTH = 4
+# Commits, or exactly the objects asked for: the remote is a promisor for this fetch only.
+_HISTORY_FETCH = (
+    "-c", "remote.origin.promisor=true", "-c", "remote.origin.partialclonefilter=tree:0",
+    "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--filter=tree:0",
+)  # fmt: skip
 
 # Settings a user's or the system's git config must not change for us. Non-secret; they go
 # in GIT_CONFIG_* next to the auth header (or alone).
@@ -218,6 +223,7 @@ class _Result:
 class _State:
     fetched: set[str] = field(default_factory=set)  # remote branches we track
     sparse: list[str] = field(default_factory=list)  # cone directories
+    history: bool = False  # the commits-only clone of the base exists (`base_history`)
 
 
 class EnvRepo:
@@ -605,26 +611,12 @@ class EnvRepo:
             "--no-color",
             "--no-show-signature",
             f"--max-count={max_count}",
-            "--format=%H%x1f%P%x1f%aI%x1f%B",
+            "--format=%H%x1f%P%x1f%aI%x1f%cI%x1f%B",
             commit,
             "--",
             *specs,
         )
-        commits = []
-        for record in result.stdout.split(b"\0"):
-            if not record.strip():
-                continue
-            sha, parents, date, message = record.decode("utf-8", "replace").split("\x1f", 3)
-            commits.append(
-                CommitInfo(
-                    sha=sha.strip(),
-                    message=message,
-                    trailers=parse_trailers(message),
-                    parents=tuple(parents.split()),
-                    authored_at=datetime.fromisoformat(date),
-                )
-            )
-        return commits
+        return _parse_log(result.stdout)
 
     def revert(self, commit_sha: str, paths: Sequence[str]) -> bool:
         """Stage the revert of `commit_sha` (of a merge: against its first parent).
@@ -686,6 +678,112 @@ class EnvRepo:
         self._commit(ref, history=True)
         parent = self.first_parent(ref)
         return self.tree_of(parent, paths) if parent is not None else {}
+
+    # ---------------------------------------------------------------- the base's history
+
+    def base_history(self) -> list[CommitInfo]:
+        """Every first-parent commit of the base branch, newest first: the ledger's input.
+
+        Read from a second, bare clone holding commits only (`--filter=tree:0`), so the cost
+        is the commits' messages, never the trees of other models; its promisor setting is
+        given per fetch and never stored, so no later command can fetch a tree lazily (a lazy
+        fetch brings every tree below the one asked for). Trees and files are fetched one
+        object at a time by `files_at`."""
+        history = self._history_dir()
+        out = self._run_ok(
+            "log", "-z", "--first-parent", "--no-color", "--no-show-signature",
+            "--format=%H%x1f%P%x1f%aI%x1f%cI%x1f%B", self.base,
+            env=history,
+        )  # fmt: skip
+        return _parse_log(out.stdout)
+
+    def commits(self, shas: Sequence[str]) -> dict[str, CommitInfo]:
+        """The commits `shas` (e.g. merged branch tips) of the base's history, by sha."""
+        wanted = [sha for sha in shas if _SHA.match(sha)]
+        if not wanted:
+            return {}
+        out = self._run_ok(
+            "log", "-z", "--no-walk=unsorted", "--stdin", "--no-color", "--no-show-signature",
+            "--format=%H%x1f%P%x1f%aI%x1f%cI%x1f%B",
+            input="".join(f"{sha}\n" for sha in wanted).encode(),
+            env=self._history_dir(),
+        )  # fmt: skip
+        return {commit.sha: commit for commit in _parse_log(out.stdout)}
+
+    def in_base_history(self, sha: str) -> bool:
+        """Whether commit `sha` is reachable from the base branch (was merged into it, by a
+        merge commit or a fast-forward): the commits-only clone holds exactly those."""
+        if not _SHA.match(sha):
+            return False
+        check = self._run("cat-file", "-e", f"{sha}^{{commit}}", env=self._history_dir())
+        return check.status == 0
+
+    def files_at(self, commit: str, folder: str) -> dict[str, bytes]:
+        """The regular files directly under `folder` at `commit` of the base's history,
+        fetching only the trees on the way to it and its blobs (each once)."""
+        if not _SHA.match(commit):
+            raise ValueError(f"not a commit sha: {commit!r}")
+        env = self._history_dir()
+        parts = [check_relative_path(folder.strip("/"))] if folder.strip("/") else []
+        header = self._run_ok("cat-file", "commit", commit, env=env).text
+        oid = header.split("\n", 1)[0].split()[1]
+        for name in parts[0].split("/") if parts else []:
+            entries = self._tree_entries(oid, env)
+            found = next((e for e in entries if e[2] == name and e[1] == "tree"), None)
+            if found is None:
+                return {}
+            oid = found[3]
+        blobs = {
+            f"{folder.strip('/')}/{name}" if parts else name: entry_oid
+            for mode, kind, name, entry_oid in self._tree_entries(oid, env)
+            if kind == "blob" and mode in ("100644", "100755")
+        }
+        self._fetch_objects(list(blobs.values()), env)
+        return {
+            rel: self._run_ok("cat-file", "blob", blob, env=env).stdout
+            for rel, blob in blobs.items()
+        }
+
+    def _tree_entries(self, oid: str, env: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
+        """(mode, kind, name, oid) of a tree of the history clone, fetched when missing."""
+        self._fetch_objects([oid], env)
+        listing = self._run_ok("ls-tree", "-z", oid, env=env)
+        entries = []
+        for record in listing.stdout.split(b"\0"):
+            if record:
+                meta, _, name = record.partition(b"\t")
+                mode, kind, entry_oid = meta.decode().split(" ")
+                entries.append((mode, kind, name.decode("utf-8", "surrogateescape"), entry_oid))
+        return entries
+
+    def _fetch_objects(self, oids: Sequence[str], env: Mapping[str, str]) -> None:
+        """Fetch exactly `oids` (no tree below them) unless the history clone has them."""
+        check = self._run(
+            "cat-file", "--batch-check=%(objectname)", env=env,
+            input="".join(f"{oid}\n" for oid in oids).encode(),
+        )  # fmt: skip
+        missing = [line.split()[0] for line in check.text.splitlines() if line.endswith("missing")]
+        if missing:
+            self._run_ok(*_HISTORY_FETCH, "origin", *missing, env=env, network=True)
+
+    def _history_dir(self) -> dict[str, str]:
+        """The environment that points git at the commits-only clone (made on first use)."""
+        path = self._owned / "history.git"
+        env = {
+            "GIT_DIR": str(path),
+            "GIT_COMMON_DIR": str(path),
+            "GIT_OBJECT_DIRECTORY": str(path / "objects"),
+            "GIT_INDEX_FILE": str(path / "index"),
+            "GIT_WORK_TREE": str(path),
+        }
+        if not self._state.history:
+            path.mkdir()
+            self._run_ok("init", "--quiet", "--template=", env=env)
+            self._run_ok("config", "remote.origin.url", self.url, env=env)
+            refspec = f"+refs/heads/{self.base}:refs/heads/{self.base}"
+            self._run_ok(*_HISTORY_FETCH, "origin", refspec, env=env, network=True)
+            self._state.history = True
+        return env
 
     # ---------------------------------------------------------------- internals
 
@@ -826,7 +924,8 @@ class EnvRepo:
         result = self._run(*args, **kwargs)  # type: ignore[arg-type]
         if result.status != 0:
             if network:
-                raise self._remote_error(result, f"git {args[0]}")
+                verb = next(a for i, a in enumerate(args) if a[:1] != "-" and args[i - 1] != "-c")
+                raise self._remote_error(result, f"git {verb}")
             raise ExternalError(
                 f"git {' '.join(a for a in args[:2] if not a.startswith('-'))} failed "
                 f"in {self.path}: {self._scrub(result.stderr.strip())}"
@@ -860,6 +959,28 @@ class EnvRepo:
             raise ExternalError("git is not installed (or not on PATH)") from None
         assert isinstance(stdout, bytes)
         return _Result(int(status), stdout, str(stderr))
+
+
+def _parse_log(out: bytes) -> list[CommitInfo]:
+    """Commits of `git log -z --format=%H%x1f%P%x1f%aI%x1f%cI%x1f%B`."""
+    commits = []
+    for record in out.split(b"\0"):
+        if not record.strip():
+            continue
+        sha, parents, authored, committed, message = record.decode("utf-8", "replace").split(
+            "\x1f", 4
+        )
+        commits.append(
+            CommitInfo(
+                sha=sha.strip(),
+                message=message,
+                trailers=parse_trailers(message),
+                parents=tuple(parents.split()),
+                authored_at=datetime.fromisoformat(authored),
+                committed_at=datetime.fromisoformat(committed),
+            )
+        )
+    return commits
 
 
 @contextmanager

@@ -37,6 +37,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "rollback",
         "Open a pull request that rolls a model back.",
     ),
+    "history": (
+        "bot.cli.history_cmd",
+        "history",
+        "What ran where, since when, and why (the deployment ledger).",
+    ),
+    "status": (
+        "bot.cli.status_cmd",
+        "status",
+        "Every model in every environment: version, since, open PRs, holds, canaries.",
+    ),
     "chatops": (
         "bot.cli.chatops_cmd",
         "chatops",

@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import append_summary, github_options, github_token, write_outputs
-from bot.core.errors import EXIT_INCONCLUSIVE, EXIT_NO, InvalidInput
+from bot.cli.common import (
+    append_summary,
+    github_options,
+    github_token,
+    parse_moment,
+    write_outputs,
+)
+from bot.core.errors import EXIT_INCONCLUSIVE, EXIT_NO
 
 if TYPE_CHECKING:
     from bot.core.canary import AnalyzeResult
 
 # Read by bot.adapters.prometheus.PrometheusSettings.from_env; only these reach the analysis.
 PROMETHEUS_CREDENTIALS = ("PROMETHEUS_TOKEN", "PROMETHEUS_USERNAME", "PROMETHEUS_PASSWORD")
-
-
-def parse_moment(text: str) -> datetime:
-    """`--at`: unix seconds or an ISO 8601 / RFC 3339 time with a zone."""
-    value = text.strip()
-    try:
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        pass
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InvalidInput.one(
-            "--at",
-            "",
-            f"expected unix seconds or a time with a zone (e.g. 2025-01-31T12:00:00Z), got {text!r}",
-        )
-    return moment
 
 
 @click.command("analyze")

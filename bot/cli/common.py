@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -227,3 +228,23 @@ def echo_proposal(result: Proposal, *, show: bool, why: str) -> None:
     suffix = " (dry run)" if result.dry_run else ""
     reason = f" ({result.reason})" if result.reason else ""
     click.echo(f"outcome: {result.outcome}{suffix}{reason}")
+
+
+def parse_moment(text: str) -> datetime:
+    """`--at`: unix seconds or an ISO 8601 / RFC 3339 time with a zone."""
+    value = text.strip()
+    try:
+        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        pass
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput.one(
+            "--at",
+            "",
+            f"expected unix seconds or a time with a zone (e.g. 2025-01-31T12:00:00Z), got {text!r}",
+        )
+    return moment

@@ -43,6 +43,17 @@ if TYPE_CHECKING:
     "--notify", metavar="OWNER/REPO#N", help="On a failed gate, comment the decision there."
 )
 @click.option(
+    "--lift-hold",
+    metavar="REASON",
+    help="Promote a version that was rolled back in this environment again; the reason is "
+    "recorded in the commit's Hold-Lifted trailer and the PR body.",
+)
+@click.option(
+    "--reopen",
+    is_flag=True,
+    help="Propose again a version whose promotion PR was closed without merging.",
+)
+@click.option(
     "--summary-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Append the report here (e.g. $GITHUB_STEP_SUMMARY).",
@@ -65,13 +76,17 @@ def promote(
     dry_run: bool,
     no_pr: bool,
     notify: str | None,
+    lift_hold: str | None,
+    reopen: bool,
     summary_file: Path | None,
 ) -> None:
     """Gate a candidate and open (or update) the pull request that promotes it.
 
     The PR bumps the model in ENVIRONMENT's folder of the env repo, carries the evaluation
     report in its body and commits it at reports/<environment>/<model>/<version>.md. A failed gate opens
-    nothing and exits 1. Outcome: created | updated | unchanged | blocked.
+    nothing and exits 1, as does a version rolled back in ENVIRONMENT (held: --lift-hold) or
+    whose promotion PR was closed without merging (--reopen). Outcome: created | updated |
+    unchanged | blocked.
     """
     from bot.cli.session import forge_opener, session_opener
     from bot.cli.targets import parse_env_repo, parse_notify_target
@@ -102,6 +117,8 @@ def promote(
         local=target.is_local,
         env_repo=None if target.is_local else target.repo,
         notify=notify_target,
+        lift_hold=None if lift_hold is None else _reason(lift_hold),
+        reopen=reopen,
     )
     result = run_promote(
         evidence,
@@ -116,9 +133,9 @@ def promote(
 
     click.echo(decision_text(result.decision), nl=False)
     if result.outcome == "blocked":
-        report = gate_report_markdown(evidence, result.decision)
-        append_summary(summary_file, report)
-        write_outputs({"decision": "fail", "outcome": "blocked"})
+        if not result.decision.passed:
+            append_summary(summary_file, gate_report_markdown(evidence, result.decision))
+        write_outputs({"decision": result.decision.verdict, "outcome": "blocked"})
         click.echo(f"outcome: blocked ({result.reason})")
         if result.notified:
             click.echo(f"notified: {result.notified}")
@@ -149,6 +166,19 @@ def promote(
             "report-path": result.report_path,
         }
     )
+
+
+def _reason(text: str) -> str:
+    """`--lift-hold REASON`: one printable line someone wrote on purpose."""
+    from bot.core.errors import InvalidInput
+    from bot.core.trailers import trailer_value
+
+    reason = trailer_value(text)
+    if not reason:
+        raise InvalidInput.one(
+            "--lift-hold", "", "give the reason the held version may run again (one line)"
+        )
+    return reason
 
 
 class _Registry:

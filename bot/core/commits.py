@@ -15,6 +15,7 @@ class CommitInfo:
     trailers: dict[str, str]
     parents: tuple[str, ...]
     authored_at: datetime
+    committed_at: datetime | None = None  # when it was committed (a merge: when it landed)
 
     @property
     def subject(self) -> str:

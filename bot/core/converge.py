@@ -74,6 +74,24 @@ def decide_rebuild(
     )
 
 
+def decide_stale(
+    decision: BranchDecision, *, stale: bool, branch: str, base: str, dry_run: bool
+) -> BranchDecision:
+    """After `held` or `open-pull` with no open pull request: a branch whose commit was
+    already merged into `base` (and since reverted, or the base moved on) is stale. Held, it
+    would say "unchanged" while the base runs something else; opened, GitHub refuses it
+    (`No commits between`) or shows an old diff. It is rebuilt: the change committed anew
+    on the current base."""
+    if decision.action not in ("held", "open-pull") or not stale:
+        return decision
+    done = "would be rebuilt (dry run)" if dry_run else "rebuilt"
+    return BranchDecision(
+        "push",
+        "created",
+        f"{branch} held a change already merged into {base}: {done} on the current {base}",
+    )
+
+
 __all__ = [
     "BASE_HOLDS",
     "BranchAction",
@@ -82,4 +100,5 @@ __all__ = [
     "Outcome",
     "decide_branch",
     "decide_rebuild",
+    "decide_stale",
 ]

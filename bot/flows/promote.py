@@ -16,7 +16,8 @@ from bot.core.config import DEFAULT_CONFIG, BotConfig
 from bot.core.converge import Outcome
 from bot.core.errors import BotError, InvalidInput, Problem
 from bot.core.evidence import Evidence, pairing_problems
-from bot.core.gate import Decision, evaluate
+from bot.core.gate import Decision, evaluate, gate_summary
+from bot.core.ledger import Hold
 from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import check_dns_label, check_version, fill_path, promote_branch
 from bot.core.plan import committed_plan
@@ -39,12 +40,15 @@ from bot.core.render import (
 from bot.core.target import NotifyTarget
 from bot.core.trailers import (
     CODE_COMMIT,
+    GATE,
+    HOLD_LIFTED,
     IMAGE,
     IMAGE_TAG,
     MLFLOW_RUN,
     PREVIOUS_IMAGE_TAG,
     bot_trailers,
 )
+from bot.flows.ledger import read_ledger
 from bot.flows.session import (
     HISTORY,
     Converged,
@@ -57,6 +61,7 @@ from bot.flows.session import (
 )
 from bot.ports import ChampionSource, EnvSession, Forge, SessionOpener, Workspace
 from bot.text.diff import unified_diff
+from bot.text.ledger import held_refusal, lifted_note, rejected_refusal
 from bot.text.proposal import promotion_report, promotion_title, pull_request_body
 from bot.text.report import gate_report_markdown
 
@@ -73,6 +78,8 @@ class PromoteOptions:
     local: bool = False  # the env repo is a local path (no forge)
     env_repo: str | None = None  # OWNER/NAME on the forge, where it is one
     notify: NotifyTarget | None = None  # `--notify`: where a blocked decision is told
+    lift_hold: str | None = None  # `--lift-hold REASON`: promote a rolled-back version again
+    reopen: bool = False  # `--reopen`: propose again a version whose PR was closed unmerged
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,7 @@ class PromoteResult:
     reason: str = ""
     warnings: tuple[str, ...] = ()
     notified: str | None = None  # where a blocked decision was commented
+    hold_lifted: Hold | None = None  # the hold `--lift-hold` lifted
 
 
 @dataclass(frozen=True)
@@ -372,6 +380,36 @@ def _promote(
     if plan.already_deployed:
         reason = f"{plan.meta.environment} already runs {plan.meta.model} {plan.meta.version}"
         return replace(result, reason=reason)
+    meta = plan.meta
+    ledger = read_ledger(session, meta.model, meta.environment).ledger
+    hold = ledger.holds().get(meta.version)
+    if hold is not None and options.lift_hold is None:
+        return replace(
+            result,
+            outcome="blocked",
+            reason=held_refusal(meta.model, meta.environment, hold),
+        )
+    lifted: dict[str, str | None] = {}
+    if hold is not None and options.lift_hold is not None:
+        lifted = {HOLD_LIFTED: options.lift_hold or "no reason given"}
+        result = replace(result, hold_lifted=hold)
+    elif options.lift_hold is not None:
+        result = replace(
+            result,
+            warnings=(f"--lift-hold: {meta.model} {meta.version} is not held in "
+                      f"{meta.environment}: nothing to lift",),
+        )  # fmt: skip
+    trailers = bot_trailers(
+        plan.meta,
+        {
+            **plan.image_trailers,
+            GATE: gate_summary(decision),
+            **lifted,
+            MLFLOW_RUN: evidence.lineage.run_id,
+            CODE_COMMIT: evidence.lineage.code_commit,
+        },
+    )
+    plan = replace(plan, meta=replace(plan.meta, trailers=trailers))
 
     request = CommitRequest(
         branch=plan.branch,
@@ -379,16 +417,14 @@ def _promote(
         files=plan.files,
         subject=plan.title,
         body=f"Gates passed; evaluation report: {plan.report_path}",
-        trailers=bot_trailers(
-            plan.meta,
-            {
-                **plan.image_trailers,
-                MLFLOW_RUN: evidence.lineage.run_id,
-                CODE_COMMIT: evidence.lineage.code_commit,
-            },
-        ),
+        trailers=trailers,
         author=(plan.config.commit_author.name, plan.config.commit_author.email),
     )
+    forge = session.forge
+
+    def refuse_new() -> str | None:
+        assert forge is not None
+        return None if options.reopen else _rejected(forge, plan)
 
     converged = converge_branch(
         session,
@@ -400,10 +436,17 @@ def _promote(
         dry_run=options.dry_run,
         noun="change",
         busy="promoting the same model and environment",
+        refuse_new=refuse_new if use_pr else None,
     )
     chosen = converged.decision
+    if chosen.outcome == "blocked":
+        return replace(result, outcome="blocked", reason=chosen.reason)
+    report = plan.report
+    if result.hold_lifted is not None:
+        note = lifted_note(result.hold_lifted, options.lift_hold or "no reason given")
+        report = f"{note}\n\n{report}"
     body = pull_request_body(
-        plan.report,
+        report,
         plan.meta,
         _report_url(session, converged.pushed or converged.head, plan.report_path),
     )
@@ -456,6 +499,33 @@ def _write_pull(
     else:
         pr = _open_pull(session, plan, result.body, warnings)
     return replace(result, pull_request=pr, warnings=tuple(warnings))
+
+
+def _rejected(forge: Forge, plan: _Plan) -> str | None:
+    """Why this version is not proposed again: the newest closed pull request that proposed
+    it was closed without merging (a reviewer said no)."""
+    meta = plan.meta
+    proposed = [
+        pull
+        for pull in forge.find_pulls(plan.branch, state="closed")
+        if (old := read_marker(pull.body)) is not None
+        and (old.action, old.model, old.environment, old.version)
+        == ("promote", meta.model, meta.environment, meta.version)
+    ]
+    if not proposed:
+        return None
+    newest = max(proposed, key=lambda pull: pull.number)
+    if newest.merged:
+        return None
+    return rejected_refusal(
+        meta.model,
+        meta.environment,
+        meta.version,
+        newest.number,
+        newest.url,
+        forge.closed_by(newest.number),
+        newest.closed_at,
+    )
 
 
 def _describes(pull: PullRequestInfo, plan: _Plan) -> bool:

@@ -19,6 +19,7 @@ from bot.core.converge import (
     BranchView,
     decide_branch,
     decide_rebuild,
+    decide_stale,
 )
 from bot.core.deployment import Deployment
 from bot.core.errors import ExternalError, InvalidInput, Refused
@@ -35,6 +36,7 @@ from bot.core.render import (
 )
 from bot.ports import BranchSnapshot, EnvSession, Forge, Workspace
 
+_OPENS = ("push", "open-pull")  # decisions that end in a new pull request when none is open
 PUSH_ATTEMPTS = 3  # reads and pushes of one branch before giving up to a concurrent run
 HISTORY = 50  # commits touching a model's folder read back (the clone deepens on demand)
 
@@ -278,6 +280,18 @@ def _conflicted(
     return session.publisher.conflicts(branch, session.base, watched), branch
 
 
+def _merged_already(session: EnvSession, branch: str, head: str, uses_pulls: bool) -> bool:
+    """Whether the branch's commit already reached the base: it is in the base's history
+    (a merge commit, a fast-forward), or on a forge a merged pull request had it as head (a
+    squash or rebase merge gives the base other commits)."""
+    if session.workspace.in_base_history(head):
+        return True
+    if not uses_pulls or session.forge is None:
+        return False
+    closed = session.forge.find_pulls(branch, state="closed", base=session.base)
+    return any(pull.merged and pull.head_sha == head for pull in closed)
+
+
 def converge_branch(
     session: EnvSession,
     request: CommitRequest,
@@ -289,6 +303,7 @@ def converge_branch(
     dry_run: bool,
     noun: str,
     busy: str,
+    refuse_new: Callable[[], str | None] | None = None,
 ) -> Converged:
     """Read the remote branch (and its open PR), decide, and publish `request` when the
     decision is `push`, as a compare-and-swap on the branch head: when another run moved the
@@ -296,7 +311,9 @@ def converge_branch(
     change but no longer merges cleanly into the base is rebuilt: the same change committed
     anew on the current base (`decide_rebuild`). `watched` are the paths
     `holds` judges; `describes` says whether an open PR's text is about this change; `busy`
-    names who else may be moving the branch, for the error when it never settles."""
+    names who else may be moving the branch, for the error when it never settles.
+    `refuse_new` is asked only before a pull request would be opened where none is open (a
+    rerun with its PR open costs nothing more): a reason ends the run `blocked`."""
     publisher, forge = session.publisher, session.forge
     branch = request.branch
     for _attempt in range(PUSH_ATTEMPTS):
@@ -316,6 +333,18 @@ def converge_branch(
             decision = decide_rebuild(
                 decision, conflicted=conflicted, what=what, base=session.base, dry_run=dry_run
             )
+        if decision.action in ("held", "open-pull") and open_pull is None and head is not None:
+            decision = decide_stale(
+                decision,
+                stale=_merged_already(session, branch, head, uses_pulls),
+                branch=branch,
+                base=session.base,
+                dry_run=dry_run,
+            )
+        if refuse_new is not None and open_pull is None and decision.action in _OPENS:
+            refusal = refuse_new()
+            if refusal is not None:
+                return Converged(BranchDecision("none", "blocked", refusal), head, None)
         if decision.action != "push" or dry_run:
             return Converged(decision, head, open_pull)
         pushed = publisher.publish(request, head)

@@ -10,7 +10,7 @@ NOW = datetime(2025, 1, 31, 12, 0, tzinfo=timezone.utc)
 
 
 def test_analyze_at_accepts_unix_seconds_and_zoned_times() -> None:
-    from bot.cli.analyze_cmd import parse_moment
+    from bot.cli.common import parse_moment
     from bot.core.errors import InvalidInput
 
     assert parse_moment("1738324800") == NOW

@@ -531,6 +531,7 @@ def test_promote_merge_analyze_revert_restores_the_folder(
         "Image": layout.image or "ghcr.io/acme/fraud-detector",
         "Image-Tag": tag6,
         "Previous-Image-Tag": layout.seed_version,
+        "Gate": f"PASS 4/4 gates (policy {DEFAULT_POLICY_PATH})",
         "MLflow-Run": "run-6",
         "Code-Commit": "3f2a1c9",
     }

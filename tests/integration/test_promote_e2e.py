@@ -239,17 +239,19 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert "outcome: created\n" in first.stdout
     assert "pull request: #1 " in first.stdout
     # API budget of a first promotion: read the repo (clone URL and default branch, one
-    # request), look for an open PR, open it, label it, request reviewers: users and teams
-    # apart, since GitHub drops every reviewer of a request when it refuses one team.
+    # request), look for an open PR and, with none open, for a closed one that rejected this
+    # version, open it, label it, request reviewers: users and teams apart, since GitHub
+    # drops every reviewer of a request when it refuses one team.
     assert env.calls() == [
         "GET /repos/acme/env",
+        "GET /repos/acme/env/pulls",
         "GET /repos/acme/env/pulls",
         "POST /repos/acme/env/pulls",
         "POST /repos/acme/env/issues/1/labels",
         "POST /repos/acme/env/pulls/1/requested_reviewers",
         "POST /repos/acme/env/pulls/1/requested_reviewers",
     ]
-    assert env.fake.request_count() == 6
+    assert env.fake.request_count() == 7
 
     pulls = env.fake.pulls("acme", "env")
     assert len(pulls) == 1
@@ -297,6 +299,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert meta is not None
     assert (meta.action, meta.model, meta.environment) == ("promote", model, "production")
     assert (meta.version, meta.previous_version) == ("2", "1")
+    assert meta.trailers == trailers(env, branch)  # a squash that keeps the body keeps them
     report = git(env.bare, "show", f"{branch}:reports/production/{model}/2.md")
     assert body.startswith(report)
 
@@ -308,6 +311,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
         "Previous-Version": "1",
         "Environment": "production",
         "Action": "promote",
+        "Gate": "PASS 4/4 gates (policy policies/default.yaml)",
         "MLflow-Run": run_id,
         "Code-Commit": "3f2a1c9d8e7b",
     }

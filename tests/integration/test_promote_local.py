@@ -99,6 +99,7 @@ def test_local_promotion_commits_to_the_bot_branch_and_converges(env_repo: Path,
         "Previous-Version": "6",
         "Environment": "production",
         "Action": "promote",
+        "Gate": "PASS 4/4 gates (policy policies/default.yaml)",
         "MLflow-Run": "8f14e45fceea167a5a36dedd4bea2543",
         "Code-Commit": "3f2a1c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39",
     }

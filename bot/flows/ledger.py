@@ -1,0 +1,245 @@
+"""Reading the deployment ledger of one model in one environment, on an open session: the
+base's first-parent history (commit messages only), the merged branch tips, the pull
+requests the forge says brought commits in, and the folder at the few commits where the
+claims leave a gap. Shared by the flows (history, status, promote, rollback, analyze).
+
+Cost: the commits of the base branch (a commits-only clone), plus one folder read per
+bisection step where a version changed without a claim (a manual edit, or a squash merge
+that dropped the pull request's description), plus, with a forge, a few requests per entry
+shown (the pull request, its reviews).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from bot.core.commits import CommitInfo
+from bot.core.deployment import Deployment
+from bot.core.errors import ExternalError
+from bot.core.ledger import (
+    Entry,
+    LandedCommit,
+    Ledger,
+    ManualEdit,
+    PullFacts,
+    build_ledger,
+    claim_trailers,
+    find_changes,
+    suspect_gaps,
+)
+from bot.core.pulls import PullRequestInfo
+from bot.flows.session import folder_version, record_of
+from bot.ports import EnvSession, Forge
+
+_MERGE_SUBJECT = re.compile(r"^Merge pull request #(\d+) from ")
+_SQUASH_SUBJECT = re.compile(r"\(#(\d+)\)\s*$")
+MAX_FOLDER_READS = 64  # folder reads while looking for manual edits, per ledger
+
+
+@dataclass(frozen=True)
+class LedgerRead:
+    """The ledger, and what reading it could not do (said, never hidden)."""
+
+    ledger: Ledger
+    warnings: tuple[str, ...] = ()
+
+
+def _landed(commit: CommitInfo, tip: CommitInfo | None) -> LandedCommit:
+    return LandedCommit(
+        sha=commit.sha,
+        landed_at=commit.committed_at or commit.authored_at,
+        message=commit.message,
+        trailers=commit.trailers,
+        merged_tip_trailers=tip.trailers if tip is not None else None,
+    )
+
+
+def pull_number_in(commit: LandedCommit) -> int | None:
+    """The pull request a forge merge names in the commit's subject (`Merge pull request #N
+    from ...`, a squash's `Title (#N)`); a hint of whom to ask, never a claim by itself."""
+    subject = commit.message.split("\n", 1)[0]
+    found = _MERGE_SUBJECT.match(subject) or _SQUASH_SUBJECT.search(subject)
+    return int(found.group(1)) if found else None
+
+
+def _facts(forge: Forge, pull: PullRequestInfo) -> PullFacts:
+    return PullFacts(
+        number=pull.number,
+        url=pull.url,
+        body=pull.body,
+        merged_by=pull.merged_by,
+        approved_by=forge.approvers(pull.number),
+    )
+
+
+def _pull_of(forge: Forge, commit: LandedCommit) -> PullRequestInfo | None:
+    """The merged pull request that brought `commit` to the base: the one its subject
+    names when that one's merge commit is this commit, else what the forge associates."""
+    number = pull_number_in(commit)
+    if number is not None:
+        pull = forge.get_pull(number)
+        if pull.merged and pull.merge_commit_sha == commit.sha:
+            return pull
+    merged = [p for p in forge.pulls_for_commit(commit.sha) if p.merged]
+    return merged[0] if merged else None
+
+
+def landed_commits(session: EnvSession) -> list[LandedCommit]:
+    """The base's first-parent commits, newest first, with the tips merge commits merged:
+    read once, the ledgers of every model are built from it (`read_ledger(landed=...)`)."""
+    history = session.workspace.base_history()
+    tips = session.workspace.commits([c.parents[1] for c in history if len(c.parents) > 1])
+    return [_landed(c, tips.get(c.parents[1]) if len(c.parents) > 1 else None) for c in history]
+
+
+def read_ledger(
+    session: EnvSession,
+    model: str,
+    environment: str,
+    *,
+    deployment: Deployment | None = None,
+    enrich: int = 0,
+    landed: Sequence[LandedCommit] | None = None,
+) -> LedgerRead:
+    """The ledger of `model` in `environment`.
+
+    With the `deployment` (its folder and the version it declares now), manual edits are
+    found too (the folder is read where claims leave a gap); without it only the bot's
+    claims are read (enough for holds). `enrich`: who merged and approved the newest
+    `enrich` entries (a forge's requests). `landed`: the base's commits already read."""
+    forge = session.forge
+    landed = list(landed) if landed is not None else landed_commits(session)
+    warnings: list[str] = []
+    if forge is not None:
+        landed = _ask_about_squashes(forge, landed, model, environment)
+    edits: list[ManualEdit] = []
+    if deployment is not None:
+        edits, more = _manual_edits(session, deployment, landed, forge)
+        warnings += more
+    ledger = build_ledger(model, environment, landed, edits)
+    if forge is not None and enrich:
+        ledger = _enriched(forge, ledger, {c.sha: c for c in landed}, enrich)
+    return LedgerRead(ledger, tuple(warnings))
+
+
+def _ask_about_squashes(
+    forge: Forge, landed: Sequence[LandedCommit], model: str, environment: str
+) -> list[LandedCommit]:
+    """A squash merge that dropped the description carries neither trailers nor marker;
+    its subject is the pull request's title and number. For the commits whose subject
+    names this model and environment and a pull request, and carry no claim, ask the forge
+    for that pull request (its marker is the claim)."""
+    out = []
+    for commit in landed:
+        subject = commit.message.split("\n", 1)[0]
+        number = pull_number_in(commit)
+        if (
+            number is not None
+            and model in subject
+            and environment in subject
+            and claim_trailers(commit, model, environment) is None
+        ):
+            pull = _pull_of(forge, commit)
+            if pull is not None:
+                commit = replace(commit, pull=_facts(forge, pull))
+        out.append(commit)
+    return out
+
+
+def _manual_edits(
+    session: EnvSession,
+    deployment: Deployment,
+    landed: Sequence[LandedCommit],
+    forge: Forge | None,
+) -> tuple[list[ManualEdit], list[str]]:
+    """The commits after which the folder declared a version no claim explains."""
+    workspace = session.workspace
+    record = record_of(deployment)
+    reads = {"count": 0}
+    cache: dict[str, str | None] = {}
+
+    def version_at(sha: str) -> str | None:
+        if sha not in cache:
+            reads["count"] += 1
+            if reads["count"] > MAX_FOLDER_READS:
+                raise _TooManyReads
+            files = workspace.files_at(sha, deployment.folder)
+            current = folder_version(files, deployment.config, record)
+            cache[sha] = current.version if current else None
+        return cache[sha]
+
+    gaps = suspect_gaps(deployment.model, deployment.environment, landed, deployment.current)
+    order = [c.sha for c in landed]
+    by_sha = {c.sha: c for c in landed}
+    edits: list[ManualEdit] = []
+    warnings: list[str] = []
+    for gap in gaps:
+        start = order.index(gap.newer) + 1 if gap.newer is not None else 0
+        stop = order.index(gap.older) if gap.older is not None else len(order)
+        inside = list(reversed(order[start:stop]))  # oldest first
+        try:
+            changes = find_changes(inside, version_at, gap.expected_before, gap.found_after)
+        except _TooManyReads:
+            warnings.append(
+                f"stopped looking for manual edits of {deployment.folder} after "
+                f"{MAX_FOLDER_READS} folder reads: older entries may be missing"
+            )
+            break
+        for sha, previous, version in changes:
+            commit = by_sha[sha]
+            if forge is not None and commit.pull is None:
+                pull = _pull_of(forge, commit)
+                if pull is not None:
+                    commit = replace(commit, pull=_facts(forge, pull))
+            if claim_trailers(commit, deployment.model, deployment.environment) is not None:
+                continue  # the forge's pull request claims it: not manual
+            edits.append(ManualEdit(commit, version, previous))
+    return edits, warnings
+
+
+class _TooManyReads(Exception):
+    pass
+
+
+def _enriched(forge: Forge, ledger: Ledger, landed: dict[str, LandedCommit], count: int) -> Ledger:
+    """The newest `count` entries with the pull request that brought them, who merged it
+    and who approved it (entries already carrying them are kept)."""
+    entries = list(ledger.entries)
+    for index, entry in enumerate(entries[:count]):
+        if entry.merged_by is not None:
+            continue
+        commit = landed.get(entry.commit)
+        if commit is None:
+            continue
+        try:
+            pull = _pull_of(forge, commit)
+        except ExternalError:
+            continue
+        if pull is None:
+            continue
+        facts = _facts(forge, pull)
+        entries[index] = replace(
+            entry,
+            pull_number=facts.number,
+            pull_url=facts.url,
+            merged_by=facts.merged_by,
+            approved_by=facts.approved_by,
+        )
+    return replace(ledger, entries=tuple(entries))
+
+
+def entry_for(ledger: Ledger, version: str | None) -> Entry | None:
+    """The newest entry that brought `version`."""
+    return next((e for e in ledger.entries if e.version == version), None)
+
+
+__all__ = [
+    "MAX_FOLDER_READS",
+    "LedgerRead",
+    "entry_for",
+    "landed_commits",
+    "pull_number_in",
+    "read_ledger",
+]

@@ -1,0 +1,185 @@
+"""`model-bot status`: every model in every environment (or one): the version it runs, since
+when, its open promotion or rollback pull requests, held versions, and whether the latest
+promotion is still a canary (younger than the policy's analysis window). Read only.
+
+The base's commits are read once and every model's ledger is built from them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.config import BotConfig
+from bot.core.deployment import Deployment
+from bot.core.errors import InvalidInput
+from bot.core.ledger import claim_trailers
+from bot.core.marker import read_marker
+from bot.core.names import is_dns_label, parse_bot_branch
+from bot.core.policy import Analysis, Policy, duration_seconds
+from bot.core.render import candidate_paths, recorded_image, recorded_versions
+from bot.core.status import OpenProposal, StatusRow, status_row
+from bot.flows.ledger import landed_commits, read_ledger
+from bot.flows.session import Record, folder_version, model_folder, read_config
+from bot.ports import EnvSession, SessionOpener
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    environment: str | None = None  # None: every environment
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    rows: tuple[StatusRow, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def analysis_window(policy: Policy | None, environment: str) -> timedelta:
+    """How long a promotion stays a canary: the longest metric's initial delay plus its
+    measurements (`interval` x `count`) of the environment's analysis; with no metrics (or
+    no policy), the analysis's own interval x count (5 minutes by default)."""
+    analysis = policy.for_environment(environment).analysis if policy else Analysis()
+    delay = duration_seconds(analysis.initial_delay) if analysis.initial_delay else 0
+    longest = delay + duration_seconds(analysis.interval) * analysis.count
+    for metric in analysis.metrics:
+        settings = analysis.settings(metric)
+        measured = duration_seconds(settings.interval) * settings.count
+        longest = max(longest, delay + measured)
+    return timedelta(seconds=longest)
+
+
+def status(
+    options: StatusOptions, policy: Policy | None, open_session: SessionOpener, now: datetime
+) -> StatusResult:
+    session = open_session([])
+    try:
+        return _status(session, options, policy, now)
+    finally:
+        session.close()
+
+
+def _status(
+    session: EnvSession, options: StatusOptions, policy: Policy | None, now: datetime
+) -> StatusResult:
+    workspace = session.workspace
+    config = read_config(workspace)
+    environments = _environments(session, config, options.environment)
+    landed = landed_commits(session)
+    proposals = _open_proposals(session)
+    rows: list[StatusRow] = []
+    warnings: list[str] = []
+    for environment in environments:
+        folders = _model_folders(session, config, environment)
+        window = analysis_window(policy, environment)
+        for model, files in sorted(folders.items()):
+            claims = [t for c in landed if (t := claim_trailers(c, model, environment)) is not None]
+            record = Record(
+                recorded_versions(claims, model, environment),
+                recorded_image(claims, model, environment),
+            )
+            current = folder_version(files, config, record)
+            deployment = Deployment(
+                model=model,
+                environment=environment,
+                config=config,
+                folder=model_folder(config, environment, model),
+                paths=tuple(candidate_paths(config, environment, model, "")),
+                current=current.version if current else None,
+                history=(),
+            )
+            read = read_ledger(session, model, environment, deployment=deployment, landed=landed)
+            warnings += read.warnings
+            rows.append(
+                status_row(
+                    read.ledger,
+                    proposals.get((model, environment), ()),
+                    read.ledger.holds(),
+                    window,
+                    now,
+                )
+            )
+    return StatusResult(tuple(rows), tuple(warnings))
+
+
+def _environments(session: EnvSession, config: BotConfig, wanted: str | None) -> list[str]:
+    if config.environments is not None:
+        names = sorted(config.environments)
+    else:
+        root = _environments_root(config)
+        names = sorted(
+            {
+                path[len(root) :].split("/", 1)[0]
+                for path in session.workspace.tree_of("HEAD", [root.rstrip("/")])
+            }
+        )
+    if wanted is None:
+        return [n for n in names if is_dns_label(n)]
+    if wanted not in names:
+        known = ", ".join(names) or "none"
+        raise InvalidInput.one(
+            "--environment", "", f"unknown environment {wanted!r} (known: {known})"
+        )
+    return [wanted]
+
+
+def _environments_root(config: BotConfig) -> str:
+    """`environments/` of `environments/{environment}/{model}`."""
+    template = config.paths.model_dir
+    root, found, _ = template.partition("{environment}")
+    if not found or "{" in root:
+        raise InvalidInput.one(
+            ".model-bot.yaml",
+            "paths.model_dir",
+            f"{template!r}: list the environments under `environments:` so status can find them",
+        )
+    return root
+
+
+def _model_folders(
+    session: EnvSession, config: BotConfig, environment: str
+) -> dict[str, dict[str, bytes]]:
+    """Each model's folder in `environment` at the base's head: model -> its files."""
+    probe = model_folder(config, environment, "model-bot-probe")
+    parent = posixpath.dirname(probe)
+    if posixpath.basename(probe) != "model-bot-probe":
+        raise InvalidInput.one(
+            ".model-bot.yaml", "paths.model_dir", "must end in {model} for status to list models"
+        )
+    files = session.workspace.tree_of("HEAD", [parent])
+    folders: dict[str, dict[str, bytes]] = {}
+    for path, data in files.items():
+        model, _, rest = path[len(parent) + 1 :].partition("/")
+        if rest and "/" not in rest and is_dns_label(model):
+            folders.setdefault(model, {})[path] = data
+    return folders
+
+
+def _open_proposals(
+    session: EnvSession,
+) -> Mapping[tuple[str, str], Sequence[OpenProposal]]:
+    """The bot's open pull requests (a forge), by (model, environment)."""
+    forge = session.forge
+    if forge is None:
+        return {}
+    found: dict[tuple[str, str], list[OpenProposal]] = {}
+    for pull in forge.open_pulls():
+        branch = parse_bot_branch(pull.head_ref)
+        meta = read_marker(pull.body)
+        if branch is None or meta is None:
+            continue
+        found.setdefault((branch.model, branch.environment), []).append(
+            OpenProposal(
+                number=pull.number,
+                url=pull.url,
+                action="rollback" if branch.kind == "rollback" else "promote",
+                version=meta.version,
+                branch=pull.head_ref,
+            )
+        )
+    return found
+
+
+__all__ = ["StatusOptions", "StatusResult", "analysis_window", "status"]
