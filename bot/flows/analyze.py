@@ -29,11 +29,13 @@ from bot.core.analysis import (
 from bot.core.canary import AnalyzeResult, Canary
 from bot.core.deployment import Deployment
 from bot.core.errors import InvalidInput
+from bot.core.ledger import Entry
 from bot.core.names import require_environment, require_model
 from bot.core.policy import Policy
 from bot.core.queries import QueryContext
 from bot.core.render import query_context
 from bot.core.rollback import RollbackOptions, RollbackResult
+from bot.flows.ledger import read_ledger
 from bot.flows.session import find_promotion_pull, folder_files, read_deployment
 from bot.ports import EnvSession, MetricSource, SessionOpener
 from bot.text.analysis import evidence_markdown, notify_comment
@@ -106,6 +108,12 @@ def analyze(
         context = QueryContext(canary.model, canary.environment, canary.namespace)
         now = options.now or datetime.now(timezone.utc)
         files = folder_files(session.workspace, deployment.folder, deployment.paths, "HEAD")
+        past: Entry | None = None
+        if options.now is not None:
+            # `--at`: the version that served then, judged with the folder as it was then.
+            canary, past = _served_at(session, deployment, canary, options.now)
+            if past is not None:
+                files = session.workspace.files_at(past.commit, deployment.folder)
         source = metric_source_for(canary.prometheus_url)
         verdict = run_analysis(policy, context, source, now, files)
         evidence = evidence_markdown(verdict, canary)
@@ -116,6 +124,12 @@ def analyze(
             return replace(result, reason="the canary passed: nothing to do")
         if verdict.phase == "inconclusive":
             return replace(result, reason="the analysis was inconclusive: nothing was reverted")
+        if past is not None and canary.version != deployment.current:
+            return replace(
+                result,
+                reason=f"{canary.model} {canary.version} served at {now:%Y-%m-%d %H:%M}Z; "
+                f"{deployment.current} runs now: nothing was reverted",
+            )
         return _respond(session, deployment, policy, options, result, run_rollback)
     finally:
         session.close()
@@ -140,6 +154,26 @@ def _canary(deployment: Deployment, options: AnalyzeOptions) -> Canary:
         namespace=query_context(config, options.model, options.environment).namespace,
         prometheus_url=url,
     )
+
+
+def _served_at(
+    session: EnvSession, deployment: Deployment, canary: Canary, when: datetime
+) -> tuple[Canary, Entry | None]:
+    """The canary that served at `when` according to the ledger. A deployment the ledger
+    does not reach (nothing recorded before `when`) is refused: judging today's version
+    against another time's data would be a guess."""
+    ledger = read_ledger(
+        session, deployment.model, deployment.environment, deployment=deployment
+    ).ledger
+    entry = ledger.at(when)
+    if entry is None or entry.version is None:
+        raise InvalidInput.one(
+            "--at",
+            "",
+            f"no version of {deployment.model} had reached {deployment.environment} by "
+            f"{when:%Y-%m-%d %H:%M:%S}Z (see `model-bot history`)",
+        )
+    return replace(canary, version=entry.version, previous=entry.previous_version), entry
 
 
 def _respond(

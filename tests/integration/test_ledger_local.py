@@ -1,11 +1,13 @@
 """The deployment ledger in local mode, end to end with real git: `history`, `--at`, holds
 that make rollbacks stick, lifting a hold, stale bot branches, manual edits and merges that
-keep or lose the bot's commit (merge commit, fast-forward, squash)."""
+keep or lose the bot's commit; `analyze --at` judges the version the ledger says served then."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from tests.envfixtures import (
     run_cli,
 )
 from tests.gitrepos import git_env
+from tests.realparts.openmetrics import Scenario, Traffic, aligned_now
+from tests.realparts.prometheus import PrometheusServer
 
 MODEL = "fraud-detector"
 
@@ -151,3 +155,51 @@ def _commit_file(bare: Path, path: str, blob: str, subject: str) -> str:
     commit = bare_git(bare, "commit-tree", tree, "-p", main, "-m", subject)
     bare_git(bare, "update-ref", "refs/heads/main", commit, main)
     return commit
+
+
+def merge_at(bare: Path, branch: str, when: int) -> str:
+    """Merge `branch` into main with a merge commit dated `when` (unix seconds)."""
+    head = git(bare, "rev-parse", f"refs/heads/{branch}")
+    main = git(bare, "rev-parse", "refs/heads/main")
+    tree = git(bare, "merge-tree", "--write-tree", main, head)
+    stamp = {"GIT_COMMITTER_DATE": f"{when} +0000", "GIT_AUTHOR_DATE": f"{when} +0000"}
+    merge = git(bare, "commit-tree", tree, "-p", main, "-p", head, "-m", "Merge", env=stamp)
+    git(bare, "update-ref", "refs/heads/main", merge, main)
+    return merge
+
+
+def test_analyze_at_judges_the_version_that_served_then(
+    prometheus_factory: Callable[..., PrometheusServer], tmp_path: Path
+) -> None:
+    """The defect: `--at` moved the Prometheus window but judged the version deployed now.
+    6 served at TIME (7 came an hour later): 6 is judged, and nothing is reverted, since
+    reverting 7 for 6's failure would be wrong."""
+    when = aligned_now(time.time())
+    server = prometheus_factory(
+        scenarios=[Scenario(MODEL, canary=Traffic(error_ratio=0.25))], now=when
+    )
+    bare = local_env_repo(tmp_path / "env.git")
+    branch = f"model-bot/promote/{ENVIRONMENT}/{MODEL}"
+    for version, landed in (("5", when - 7200), ("6", when - 3600), ("7", when + 3600)):
+        result = promote(bare, tmp_path, version)
+        assert result.exit_code == 0, result
+        merge_at(bare, branch, landed)
+    before = git(bare, "for-each-ref")
+    judged = run_cli(
+        "analyze", "--model", MODEL, "--environment", ENVIRONMENT,
+        "--policy", DEFAULT_POLICY_PATH, "--env-repo", bare,
+        "--prometheus-url", server.url, "--at", str(when), token=None, tmp_path=tmp_path,
+    )  # fmt: skip
+    assert judged.exit_code == 1, judged
+    assert f"canary: {MODEL} 6 in {ENVIRONMENT} (stable 5)" in judged.stdout
+    assert "verdict: FAIL" in judged.stdout
+    assert "7 runs now: nothing was reverted" in judged.stdout
+    assert git(bare, "for-each-ref") == before
+
+    too_early = run_cli(
+        "analyze", "--model", MODEL, "--environment", ENVIRONMENT,
+        "--policy", DEFAULT_POLICY_PATH, "--env-repo", bare,
+        "--prometheus-url", server.url, "--at", str(when - 3 * 86400), token=None,
+    )  # fmt: skip
+    assert too_early.exit_code == 2
+    assert "--at: no version of fraud-detector had reached production by" in too_early.stderr

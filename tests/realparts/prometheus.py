@@ -133,6 +133,12 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], deadline: float) -> 
     return False
 
 
+FUTURE = 6 * 3600
+"""By default the scenarios end this long after the server starts: `analyze --at NOW`
+judges the version the ledger says served at NOW, and every deployment a test makes lands
+before it."""
+
+
 def start_prometheus(
     workdir: Path, scenarios: Iterable[Scenario] | None = None, now: int | None = None
 ) -> PrometheusServer:
@@ -140,7 +146,7 @@ def start_prometheus(
     and start Prometheus on a free loopback port, ready to query."""
     prometheus, _ = binaries()
     chosen = tuple(SCENARIOS.values() if scenarios is None else scenarios)
-    when = aligned_now(time.time()) if now is None else now
+    when = aligned_now(time.time()) + FUTURE if now is None else now
     data = backfill(workdir, chosen, when)
     config = workdir / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n", encoding="utf-8")
