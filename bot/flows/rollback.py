@@ -32,6 +32,7 @@ from bot.core.commits import CommitInfo, CommitRequest
 from bot.core.config import BotConfig
 from bot.core.deployment import Deployment, bot_commit_of, introducing_commit
 from bot.core.errors import ExternalError, InvalidInput
+from bot.core.ledger import Ledger
 from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import (
     check_version,
@@ -61,6 +62,7 @@ from bot.core.trailers import (
     read_bot_commit,
     trailer_value,
 )
+from bot.flows.ledger import read_ledger
 from bot.flows.session import (
     HISTORY,
     Converged,
@@ -122,9 +124,40 @@ class _Nothing:
     target: str | None
 
 
+def _from_ledger(workspace: Workspace, deployment: Deployment, ledger: Ledger | None) -> Deployment:
+    """The deployment with the ledger's newest claim about the running version as its
+    promotion (and last action) where the folder's own history carries no trailers: the
+    first-parent commit that brought it, its trailers those of the claim."""
+    if ledger is None or deployment.current is None:
+        return deployment
+    claimed = [e for e in ledger.entries if e.action in ("promote", "rollback")]
+    newest = next((e for e in claimed if e.version == deployment.current), None)
+    if newest is None:
+        return deployment
+    found = workspace.commits([newest.commit]).get(newest.commit)
+    if found is None:
+        return deployment
+    trailers = {
+        "Model": deployment.model,
+        "Environment": deployment.environment,
+        "Action": newest.action,
+        "Model-Version": deployment.current,
+        "Previous-Version": newest.previous_version or "none",
+        **found.trailers,
+    }
+    commit = replace(found, trailers=trailers)
+    return replace(deployment, history=(commit, *deployment.history))
+
+
 def plan_rollback(
-    workspace: Workspace, deployment: Deployment, options: RollbackOptions
+    workspace: Workspace,
+    deployment: Deployment,
+    options: RollbackOptions,
+    ledger: Ledger | None = None,
 ) -> _Plan | _Nothing:
+    """What to roll back to and how. `ledger`: where the folder's history carries no
+    trailers about the running version, the ledger's claim stands for them."""
+    deployment = _from_ledger(workspace, deployment, ledger)
     model, environment = options.model, options.environment
     current = deployment.current
     if current is None:
@@ -290,7 +323,13 @@ def rollback_in_session(
         policy is not None
         and policy.for_environment(options.environment).on_regression == "rollback_and_merge"
     )
-    plan = plan_rollback(workspace, deployment, options)
+    ledger = None
+    if deployment.promotion is None and deployment.current is not None:
+        # No commit in the folder's history carries the bot's trailers about the running
+        # version (a squash merge that dropped them): the ledger finds it (the marker in
+        # the squash message, or the forge's pull request).
+        ledger = read_ledger(session, options.model, options.environment).ledger
+    plan = plan_rollback(workspace, deployment, options, ledger)
     if isinstance(plan, _Nothing):
         return RollbackResult(
             outcome="unchanged",
