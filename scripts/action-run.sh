@@ -34,8 +34,8 @@ fail() {
 
 command="${INPUT_COMMAND:-}"
 case "$command" in
-  gate | promote | analyze | rollback | chatops) ;;
-  *) fail command "unknown command '$command' (use gate, promote, analyze, rollback or chatops)" ;;
+  gate | promote | analyze | rollback | chatops | status | history) ;;
+  *) fail command "unknown command '$command' (use gate, promote, analyze, rollback, chatops, status or history)" ;;
 esac
 
 # The YAML 1.2 core schema's booleans, as core.getBooleanInput reads them.
@@ -43,6 +43,11 @@ case "${INPUT_DRY_RUN:-false}" in
   true | True | TRUE) dry_run=true ;;
   false | False | FALSE) dry_run=false ;;
   *) fail dry-run "got '${INPUT_DRY_RUN}', use true or false" ;;
+esac
+case "${INPUT_REOPEN:-false}" in
+  true | True | TRUE) reopen=true ;;
+  false | False | FALSE) reopen=false ;;
+  *) fail reopen "got '${INPUT_REOPEN}', use true or false" ;;
 esac
 
 if [ "${1:-}" = --check ]; then
@@ -97,9 +102,23 @@ case "$command" in
     evidence
     option --policy "${INPUT_POLICY:-}"
     option --environment "${INPUT_ENVIRONMENT:-}"
+    option --lift-hold "${INPUT_LIFT_HOLD:-}"
+    if [ "$reopen" = true ]; then
+      args+=(--reopen)
+    fi
     forge
     dry_run
     summary
+    ;;
+  status)
+    option --environment "${INPUT_ENVIRONMENT:-}"
+    option --policy "${INPUT_POLICY:-}"
+    forge
+    ;;
+  history)
+    option --model "${INPUT_MODEL:-}"
+    option --environment "${INPUT_ENVIRONMENT:-}"
+    forge
     ;;
   analyze)
     option --model "${INPUT_MODEL:-}"

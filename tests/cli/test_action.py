@@ -287,6 +287,34 @@ FORGE_ARGS = ["--env-repo=acme/env", "--base=main", "--github-api-url=https://gh
         ),
         (
             {
+                "command": "promote",
+                "gate-results": "r.json",
+                "policy": "p.yaml",
+                "environment": "production",
+                "lift-hold": "fixed the pipeline; $(touch /tmp/x)",
+                "reopen": "true",
+                **FORGE,
+            },
+            [
+                "promote",
+                "--results=r.json",
+                "--policy=p.yaml",
+                "--environment=production",
+                "--lift-hold=fixed the pipeline; $(touch /tmp/x)",
+                "--reopen",
+                *FORGE_ARGS,
+            ],
+        ),
+        (
+            {"command": "status", "policy": "p.yaml", "environment": "", **FORGE},
+            ["status", "--policy=p.yaml", *FORGE_ARGS],
+        ),
+        (
+            {"command": "history", "model": "fraud", "environment": "production", **FORGE},
+            ["history", "--model=fraud", "--environment=production", *FORGE_ARGS],
+        ),
+        (
+            {
                 "command": "analyze",
                 "model": "fraud",
                 "environment": "production",
@@ -521,7 +549,7 @@ def test_an_unknown_command_fails_first_and_names_the_input(run_action: RunActio
     assert len(run.steps) == 1  # nothing installed for a typo
     assert run.annotations == [
         "::error title=model-bot::input command: unknown command 'deploy' "
-        "(use gate, promote, analyze, rollback or chatops)"
+        "(use gate, promote, analyze, rollback, chatops, status or history)"
     ]
 
 
