@@ -12,6 +12,7 @@ from bot.core.converge import (
     BranchView,
     decide_branch,
     decide_rebuild,
+    decide_stale,
 )
 from bot.core.pulls import PullRequestInfo
 
@@ -142,3 +143,30 @@ def test_pull_conflicted_only_when_the_forge_said_so(
         mergeable=mergeable,
     )
     assert pull.conflicted is conflicted
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+@pytest.mark.parametrize("action", ["held", "open-pull"])
+def test_a_branch_already_merged_is_rebuilt_never_held_or_opened(
+    action: str, dry_run: bool
+) -> None:
+    """The defect: after promote 7 -> merge -> revert, a rerun said `unchanged` (local) or
+    GitHub answered `422 No commits between` (a PR opened from the merged branch)."""
+    decision = BranchDecision(action, "unchanged" if action == "held" else "created")  # type: ignore[arg-type]
+    rebuilt = decide_stale(decision, stale=True, branch="b", base="main", dry_run=dry_run)
+    assert (rebuilt.action, rebuilt.outcome) == ("push", "created")
+    assert rebuilt.reason.startswith("b held a change already merged into main: ")
+    assert ("would be rebuilt (dry run)" in rebuilt.reason) == dry_run
+    assert decide_stale(decision, stale=False, branch="b", base="main", dry_run=dry_run) is decision
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        BranchDecision("push", "created"),
+        BranchDecision("refresh-pull", "updated"),
+        BranchDecision("none", "unchanged"),
+    ],
+)
+def test_only_held_or_opening_branches_can_be_stale(decision: BranchDecision) -> None:
+    assert decide_stale(decision, stale=True, branch="b", base="main", dry_run=False) is decision

@@ -203,3 +203,37 @@ def test_analyze_at_judges_the_version_that_served_then(
     )  # fmt: skip
     assert too_early.exit_code == 2
     assert "--at: no version of fraud-detector had reached production by" in too_early.stderr
+
+
+def test_status_lists_every_model_with_holds_and_canaries(tmp_path: Path) -> None:
+    bare = local_env_repo(tmp_path / "env.git")
+    work = tmp_path / "work"
+    promote_locally_and_merge(bare, MODEL, "6", workdir=work)
+    promote_locally_and_merge(bare, MODEL, "7", champion="6", workdir=work)
+    assert rollback(bare, tmp_path, "bad canary").exit_code == 0
+    merge_branch(bare, f"model-bot/rollback/{ENVIRONMENT}/{MODEL}")
+    promote_locally_and_merge(bare, "churn", "3", workdir=work)
+
+    result = run_cli(
+        "status", "--env-repo", bare, "--format", "json", token=None, tmp_path=tmp_path
+    )
+    assert result.exit_code == 0, result
+    data = json.loads(result.stdout)
+    rows = {(d["environment"], d["model"]): d for d in data["deployments"]}
+    fraud = rows[(ENVIRONMENT, MODEL)]
+    assert (fraud["version"], fraud["action"], fraud["held"], fraud["canary"]) == (
+        "6",
+        "rollback",
+        ["7"],
+        False,
+    )
+    churn = rows[(ENVIRONMENT, "churn")]
+    assert (churn["version"], churn["action"], churn["canary"]) == ("3", "promote", True)
+    assert data["canaries"] == {
+        "include": [{"model": "churn", "environment": ENVIRONMENT, "version": "3"}]
+    }
+    assert result.outputs["canary-count"] == "1"
+    assert json.loads(result.outputs["canaries"]) == data["canaries"]
+
+    text = run_cli("status", "--env-repo", bare, token=None)
+    assert text.exit_code == 0 and "churn" in text.stdout and MODEL in text.stdout
