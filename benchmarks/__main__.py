@@ -20,6 +20,7 @@ MODULES = (
     "bench_significance",
     "bench_render",
     "bench_promote",
+    "bench_history",
     "bench_analysis",
     "bench_install",
 )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import os
+import posixpath
 import re
 import shutil
 import stat
@@ -224,6 +225,7 @@ class _State:
     fetched: set[str] = field(default_factory=set)  # remote branches we track
     sparse: list[str] = field(default_factory=list)  # cone directories
     history: bool = False  # the commits-only clone of the base exists (`base_history`)
+    reader: bool = False  # no working clone: everything is read from the history clone
 
 
 class EnvRepo:
@@ -286,6 +288,37 @@ class EnvRepo:
             shutil.rmtree(owned, ignore_errors=True)
             raise
 
+    @classmethod
+    def reader(
+        cls,
+        url: str,
+        *,
+        base: str,
+        workdir: Path,
+        auth: GitAuth | None = None,
+        repo_field: str = "--repo",
+    ) -> EnvRepo:
+        """The env repo for commands that only read (`history`, `status`): no working
+        clone at all. Files at the base's head, its history and old folders are all read
+        from the commits-only clone, object by object, so the cost is the commits and the
+        trees on the way to what is read, never every model's tree."""
+        source = _normalise_url(url, repo_field)
+        _check_branch_name(base, "--base")
+        workdir.mkdir(parents=True, exist_ok=True)
+        owned = Path(tempfile.mkdtemp(prefix="model-bot-env-", dir=workdir)).resolve()
+        (owned / "repo").mkdir()  # the commands' working directory; no clone in it
+        repo = cls(owned / "repo", source, base, auth, owned=owned)
+        repo._state.reader = True
+        try:
+            check = repo._run("ls-remote", "--exit-code", source, f"refs/heads/{base}", cwd=owned)
+            if check.status != 0:
+                raise repo._clone_error(check, repo_field)
+            repo._history_dir()
+            return repo
+        except BaseException:
+            shutil.rmtree(owned, ignore_errors=True)
+            raise
+
     @property
     def base(self) -> str:
         return self._base
@@ -316,6 +349,8 @@ class EnvRepo:
 
     def add_sparse_paths(self, paths: Sequence[str]) -> None:
         """Materialise more folders (e.g. once `.model-bot.yaml` has been read)."""
+        if self._state.reader:
+            return
         new = [p for p in _sparse_dirs(paths) if p not in self._state.sparse]
         if new:
             self._run_ok("sparse-checkout", "add", "--", *new)
@@ -323,6 +358,9 @@ class EnvRepo:
 
     def read(self, rel: str) -> bytes | None:
         """A file's bytes in the working tree, or None when it does not exist."""
+        if self._state.reader:
+            check_relative_path(rel)
+            return self.files_at(self.head_sha(), posixpath.dirname(rel)).get(rel)
         target = self._file(rel)
         if not os.path.lexists(target):
             return None
@@ -334,6 +372,8 @@ class EnvRepo:
         """Whether a file or folder exists (outside the sparse folders: at HEAD, no fetch)."""
         check_relative_path(rel.rstrip("/"))
         rel = rel.rstrip("/")
+        if self._state.reader:
+            return self._tree_at(self.head_sha(), rel) is not None
         if os.path.lexists(self.path / rel):
             return True
         if any(_under(rel, [d]) for d in self._state.sparse):
@@ -379,6 +419,9 @@ class EnvRepo:
     # ---------------------------------------------------------------- refs
 
     def head_sha(self) -> str:
+        if self._state.reader:
+            ref = f"refs/heads/{self.base}"
+            return self._run_ok("rev-parse", "--verify", ref, env=self._history_dir()).text
         return self._run_ok("rev-parse", "--verify", "HEAD").text
 
     def head_of(self, ref: str) -> str:
@@ -416,6 +459,12 @@ class EnvRepo:
 
     def tree_of(self, ref: str, paths: Sequence[str]) -> dict[str, bytes]:
         """Regular files under `paths` at `ref`: path -> bytes (missing blobs fetched at once)."""
+        if self._state.reader:
+            commit = self.head_sha() if ref == "HEAD" else ref
+            found: dict[str, bytes] = {}
+            for path in paths:
+                found.update(self._files_under(commit, path.strip("/")))
+            return found
         commit = self._commit(ref)
         specs = _pathspecs(paths)
         listing = self._run_ok("ls-tree", "-r", "-z", "--full-tree", commit, "--", *specs)
@@ -721,28 +770,74 @@ class EnvRepo:
     def files_at(self, commit: str, folder: str) -> dict[str, bytes]:
         """The regular files directly under `folder` at `commit` of the base's history,
         fetching only the trees on the way to it and its blobs (each once)."""
-        if not _SHA.match(commit):
-            raise ValueError(f"not a commit sha: {commit!r}")
+        folder = folder.strip("/")
+        oid = self._tree_at(commit, folder)
+        if oid is None:
+            return {}
         env = self._history_dir()
-        parts = [check_relative_path(folder.strip("/"))] if folder.strip("/") else []
-        header = self._run_ok("cat-file", "commit", commit, env=env).text
-        oid = header.split("\n", 1)[0].split()[1]
-        for name in parts[0].split("/") if parts else []:
-            entries = self._tree_entries(oid, env)
-            found = next((e for e in entries if e[2] == name and e[1] == "tree"), None)
-            if found is None:
-                return {}
-            oid = found[3]
         blobs = {
-            f"{folder.strip('/')}/{name}" if parts else name: entry_oid
+            f"{folder}/{name}" if folder else name: entry_oid
             for mode, kind, name, entry_oid in self._tree_entries(oid, env)
             if kind == "blob" and mode in ("100644", "100755")
         }
+        return self._blobs(blobs, env)
+
+    def _tree_at(self, commit: str, path: str) -> str | None:
+        """The tree object of `path` ('' the root) at `commit`, or None when it is not a
+        folder there; only the trees on the way are fetched."""
+        if not _SHA.match(commit):
+            raise ValueError(f"not a commit sha: {commit!r}")
+        env = self._history_dir()
+        header = self._run_ok("cat-file", "commit", commit, env=env).text
+        oid = header.split("\n", 1)[0].split()[1]
+        for name in check_relative_path(path).split("/") if path else []:
+            entries = self._tree_entries(oid, env)
+            found = next((e for e in entries if e[2] == name and e[1] == "tree"), None)
+            if found is None:
+                return None
+            oid = found[3]
+        return oid
+
+    def _files_under(self, commit: str, folder: str) -> dict[str, bytes]:
+        """Every regular file below `folder` at `commit`, a level of trees per fetch."""
+        root = self._tree_at(commit, folder)
+        if root is None:
+            return {}
+        env = self._history_dir()
+        blobs: dict[str, str] = {}
+        level = {folder: root}
+        while level:
+            self._fetch_objects(list(level.values()), env)
+            deeper: dict[str, str] = {}
+            for prefix, oid in level.items():
+                for mode, kind, name, entry_oid in self._tree_entries(oid, env):
+                    rel = f"{prefix}/{name}" if prefix else name
+                    if kind == "tree":
+                        deeper[rel] = entry_oid
+                    elif kind == "blob" and mode in ("100644", "100755"):
+                        blobs[rel] = entry_oid
+            level = deeper
+        return self._blobs(blobs, env)
+
+    def _blobs(self, blobs: Mapping[str, str], env: Mapping[str, str]) -> dict[str, bytes]:
+        """path -> bytes of `blobs` (path -> oid), fetched in one round trip, read in one."""
+        if not blobs:
+            return {}
         self._fetch_objects(list(blobs.values()), env)
-        return {
-            rel: self._run_ok("cat-file", "blob", blob, env=env).stdout
-            for rel, blob in blobs.items()
-        }
+        batch = self._run_ok(
+            "cat-file", "--batch", env=env,
+            input="".join(f"{oid}\n" for oid in blobs.values()).encode(),
+        )  # fmt: skip
+        out, pos, contents = batch.stdout, 0, {}
+        for rel, oid in blobs.items():
+            header_end = out.index(b"\n", pos)
+            got_oid, _, size = out[pos:header_end].decode().split(" ")
+            if got_oid != oid:
+                raise ExternalError(f"git cat-file returned {got_oid} for {oid}")
+            start = header_end + 1
+            contents[rel] = out[start : start + int(size)]
+            pos = start + int(size) + 1
+        return contents
 
     def _tree_entries(self, oid: str, env: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
         """(mode, kind, name, oid) of a tree of the history clone, fetched when missing."""
@@ -764,7 +859,8 @@ class EnvRepo:
         )  # fmt: skip
         missing = [line.split()[0] for line in check.text.splitlines() if line.endswith("missing")]
         if missing:
-            self._run_ok(*_HISTORY_FETCH, "origin", *missing, env=env, network=True)
+            wanted = "".join(f"{oid}\n" for oid in missing).encode()
+            self._run_ok(*_HISTORY_FETCH, "--stdin", "origin", input=wanted, env=env, network=True)
 
     def _history_dir(self) -> dict[str, str]:
         """The environment that points git at the commits-only clone (made on first use)."""

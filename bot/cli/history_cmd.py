@@ -58,7 +58,7 @@ def history(
     target = parse_env_repo(env_repo, github_api_url)
     result = run_history(
         HistoryOptions(model=model, environment=environment, limit=limit, at=when),
-        session_opener(target, base=base, token=github_token()),
+        session_opener(target, base=base, token=github_token(), read_only=True),
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -53,34 +53,46 @@ def session_opener(
     token: str | None,
     workdir: Path | None = None,
     forge_factory: ForgeFactory = github_forge,
+    read_only: bool = False,
 ) -> SessionOpener:
-    """Open the env repo (a sparse clone of its base branch) and, on GitHub, the forge."""
+    """Open the env repo (a sparse clone of its base branch) and, on GitHub, the forge.
+    `read_only` (history, status): no working clone, only the commits-only one."""
 
     def open_session(sparse: Sequence[str]) -> EnvSession:
         from bot.adapters.git import EnvRepo, GitAuth, GitPublisher
 
         where = workdir or Path(tempfile.gettempdir())
         if target.is_local:
-            repo = EnvRepo.clone(
-                target.location,
-                base=base or "main",
-                sparse_paths=sparse,
-                workdir=where,
-                repo_field="--env-repo",
-            )
+            if read_only:
+                repo = EnvRepo.reader(
+                    target.location, base=base or "main", workdir=where, repo_field="--env-repo"
+                )
+            else:
+                repo = EnvRepo.clone(
+                    target.location,
+                    base=base or "main",
+                    sparse_paths=sparse,
+                    workdir=where,
+                    repo_field="--env-repo",
+                )
             return EnvSession(repo, GitPublisher(repo), repo.base, None)
         secret = require_token(token, target)
         forge = forge_factory(target.repo, secret, target.api_url)
         clone_url = forge.clone_url()
         branch = base or forge.default_branch()
-        repo = EnvRepo.clone(
-            clone_url,
-            base=branch,
-            sparse_paths=sparse,
-            workdir=where,
-            auth=GitAuth(secret),
-            repo_field="--env-repo",
-        )
+        if read_only:
+            repo = EnvRepo.reader(
+                clone_url, base=branch, workdir=where, auth=GitAuth(secret), repo_field="--env-repo"
+            )
+        else:
+            repo = EnvRepo.clone(
+                clone_url,
+                base=branch,
+                sparse_paths=sparse,
+                workdir=where,
+                auth=GitAuth(secret),
+                repo_field="--env-repo",
+            )
         return EnvSession(repo, GitPublisher(repo), branch, forge)
 
     return open_session

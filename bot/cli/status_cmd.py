@@ -53,7 +53,7 @@ def status(
     result = run_status(
         StatusOptions(environment=environment),
         policy,
-        session_opener(target, base=base, token=github_token()),
+        session_opener(target, base=base, token=github_token(), read_only=True),
         datetime.now(timezone.utc),
     )
     for warning in result.warnings:

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.ledger import Entry, Hold, Ledger
-from bot.flows.ledger import read_ledger
-from bot.flows.session import read_deployment
+from bot.flows.ledger import deployment_at_head, landed_commits, read_ledger
 from bot.ports import SessionOpener
 
 
@@ -31,13 +30,15 @@ class HistoryResult:
 def history(options: HistoryOptions, open_session: SessionOpener) -> HistoryResult:
     session = open_session([])
     try:
-        deployment = read_deployment(session.workspace, options.environment, options.model)
+        landed = landed_commits(session)
+        deployment = deployment_at_head(session, options.model, options.environment, landed)
         read = read_ledger(
             session,
             options.model,
             options.environment,
             deployment=deployment,
-            enrich=0 if options.at is not None else options.limit,
+            enrich=options.limit,
+            landed=landed,
         )
     finally:
         session.close()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.core.commits import CommitInfo
+from bot.core.config import BotConfig
 from bot.core.deployment import Deployment
 from bot.core.errors import ExternalError
 from bot.core.ledger import (
@@ -30,7 +31,14 @@ from bot.core.ledger import (
     suspect_gaps,
 )
 from bot.core.pulls import PullRequestInfo
-from bot.flows.session import folder_version, record_of
+from bot.core.render import candidate_paths, recorded_image, recorded_versions
+from bot.flows.session import (
+    Record,
+    check_environment,
+    folder_version,
+    model_folder,
+    read_config,
+)
 from bot.ports import EnvSession, Forge
 
 _MERGE_SUBJECT = re.compile(r"^Merge pull request #(\d+) from ")
@@ -86,6 +94,43 @@ def _pull_of(forge: Forge, commit: LandedCommit) -> PullRequestInfo | None:
     return merged[0] if merged else None
 
 
+def record_from(landed: Sequence[LandedCommit], model: str, environment: str) -> Record:
+    """Which model version each image tag stood for, from the claims of the base's commits
+    (a folder that names only a tag declares the version recorded with it)."""
+    claims = [t for c in landed if (t := claim_trailers(c, model, environment)) is not None]
+    return Record(
+        recorded_versions(claims, model, environment),
+        recorded_image(claims, model, environment),
+    )
+
+
+def deployment_at_head(
+    session: EnvSession,
+    model: str,
+    environment: str,
+    landed: Sequence[LandedCommit],
+    config: BotConfig | None = None,
+) -> Deployment:
+    """What the base's head says about `model` in `environment`, its version read with the
+    ledger's record; no path-limited log of the folder (that walks every tree of the
+    history in a big repo: the ledger already holds the claims)."""
+    workspace = session.workspace
+    config = config if config is not None else read_config(workspace)
+    check_environment(config, workspace, environment)
+    folder = model_folder(config, environment, model)
+    files = workspace.tree_of("HEAD", [folder])
+    current = folder_version(files, config, record_from(landed, model, environment))
+    return Deployment(
+        model=model,
+        environment=environment,
+        config=config,
+        folder=folder,
+        paths=tuple(candidate_paths(config, environment, model, "")),
+        current=current.version if current else None,
+        history=(),
+    )
+
+
 def landed_commits(session: EnvSession) -> list[LandedCommit]:
     """The base's first-parent commits, newest first, with the tips merge commits merged:
     read once, the ledgers of every model are built from it (`read_ledger(landed=...)`)."""
@@ -102,13 +147,17 @@ def read_ledger(
     deployment: Deployment | None = None,
     enrich: int = 0,
     landed: Sequence[LandedCommit] | None = None,
+    enrich_holds: bool = True,
 ) -> LedgerRead:
     """The ledger of `model` in `environment`.
 
     With the `deployment` (its folder and the version it declares now), manual edits are
     found too (the folder is read where claims leave a gap); without it only the bot's
     claims are read (enough for holds). `enrich`: who merged and approved the newest
-    `enrich` entries (a forge's requests). `landed`: the base's commits already read."""
+    `enrich` entries (a forge's requests). `landed`: the base's commits already read.
+    `enrich_holds`: the rollbacks that hold a version are enriched too, wherever they are
+    (a refusal, a lifted hold's note and `history`'s holds cite their pull request; a merge
+    commit's or a rebased commit's claim does not name it)."""
     forge = session.forge
     landed = list(landed) if landed is not None else landed_commits(session)
     warnings: list[str] = []
@@ -119,8 +168,17 @@ def read_ledger(
         edits, more = _manual_edits(session, deployment, landed, forge)
         warnings += more
     ledger = build_ledger(model, environment, landed, edits)
-    if forge is not None and enrich:
-        ledger = _enriched(forge, ledger, {c.sha: c for c in landed}, enrich)
+    if forge is not None:
+        wanted = set(range(min(enrich, len(ledger.entries))))
+        if enrich_holds:
+            holding = {hold.rollback.commit for hold in ledger.holds().values()}
+            wanted |= {
+                i
+                for i, entry in enumerate(ledger.entries)
+                if entry.action == "rollback" and entry.commit in holding
+            }
+        if wanted:
+            ledger = _enriched(forge, ledger, {c.sha: c for c in landed}, wanted)
     return LedgerRead(ledger, tuple(warnings))
 
 
@@ -156,7 +214,7 @@ def _manual_edits(
 ) -> tuple[list[ManualEdit], list[str]]:
     """The commits after which the folder declared a version no claim explains."""
     workspace = session.workspace
-    record = record_of(deployment)
+    record = record_from(landed, deployment.model, deployment.environment)
     reads = {"count": 0}
     cache: dict[str, str | None] = {}
 
@@ -203,11 +261,14 @@ class _TooManyReads(Exception):
     pass
 
 
-def _enriched(forge: Forge, ledger: Ledger, landed: dict[str, LandedCommit], count: int) -> Ledger:
-    """The newest `count` entries with the pull request that brought them, who merged it
-    and who approved it (entries already carrying them are kept)."""
+def _enriched(
+    forge: Forge, ledger: Ledger, landed: dict[str, LandedCommit], indices: set[int]
+) -> Ledger:
+    """The entries at `indices` (newest first) with the pull request that brought them, who
+    merged it and who approved it (entries already carrying them are kept)."""
     entries = list(ledger.entries)
-    for index, entry in enumerate(entries[:count]):
+    for index in sorted(indices):
+        entry = entries[index]
         if entry.merged_by is not None:
             continue
         commit = landed.get(entry.commit)
@@ -215,11 +276,11 @@ def _enriched(forge: Forge, ledger: Ledger, landed: dict[str, LandedCommit], cou
             continue
         try:
             pull = _pull_of(forge, commit)
+            facts = _facts(forge, pull) if pull is not None else None
         except ExternalError:
             continue
-        if pull is None:
+        if facts is None:
             continue
-        facts = _facts(forge, pull)
         entries[index] = replace(
             entry,
             pull_number=facts.number,
@@ -238,8 +299,10 @@ def entry_for(ledger: Ledger, version: str | None) -> Entry | None:
 __all__ = [
     "MAX_FOLDER_READS",
     "LedgerRead",
+    "deployment_at_head",
     "entry_for",
     "landed_commits",
     "pull_number_in",
     "read_ledger",
+    "record_from",
 ]

@@ -15,14 +15,13 @@ from datetime import datetime, timedelta
 from bot.core.config import BotConfig
 from bot.core.deployment import Deployment
 from bot.core.errors import InvalidInput
-from bot.core.ledger import claim_trailers
 from bot.core.marker import read_marker
 from bot.core.names import is_dns_label, parse_bot_branch
 from bot.core.policy import Analysis, Policy, duration_seconds
-from bot.core.render import candidate_paths, recorded_image, recorded_versions
+from bot.core.render import candidate_paths
 from bot.core.status import OpenProposal, StatusRow, status_row
-from bot.flows.ledger import landed_commits, read_ledger
-from bot.flows.session import Record, folder_version, model_folder, read_config
+from bot.flows.ledger import landed_commits, read_ledger, record_from
+from bot.flows.session import folder_version, model_folder, read_config
 from bot.ports import EnvSession, SessionOpener
 
 
@@ -75,12 +74,7 @@ def _status(
         folders = _model_folders(session, config, environment)
         window = analysis_window(policy, environment)
         for model, files in sorted(folders.items()):
-            claims = [t for c in landed if (t := claim_trailers(c, model, environment)) is not None]
-            record = Record(
-                recorded_versions(claims, model, environment),
-                recorded_image(claims, model, environment),
-            )
-            current = folder_version(files, config, record)
+            current = folder_version(files, config, record_from(landed, model, environment))
             deployment = Deployment(
                 model=model,
                 environment=environment,
@@ -90,7 +84,18 @@ def _status(
                 current=current.version if current else None,
                 history=(),
             )
-            read = read_ledger(session, model, environment, deployment=deployment, landed=landed)
+            # The row names the pull request of the entry in force (a merge commit's or a
+            # rebased commit's claim does not: the forge is asked); of the holds only the
+            # versions are shown, so their rollbacks' pull requests are not asked.
+            read = read_ledger(
+                session,
+                model,
+                environment,
+                deployment=deployment,
+                enrich=1,
+                landed=landed,
+                enrich_holds=False,
+            )
             warnings += read.warnings
             rows.append(
                 status_row(
