@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
+
+# Speed is checked by the benchmarks, not by timed tests: a property test that takes 360 ms
+# on a busy CI runner (Hypothesis's default deadline is 200 ms) is not a failure.
+settings.register_profile("model-bot", deadline=None)
+settings.load_profile("model-bot")
 
 pytest_plugins = [
     "tests.realparts.mlflow_server",

@@ -31,7 +31,8 @@ from tests.integration.test_layouts import (
 
 pytestmark = pytest.mark.slow
 
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+# After every deployment the tests make (`--at` judges the version the ledger says served).
+NOW = datetime(2100, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
 def seeded(tmp_path: Path, files: Mapping[str, str]) -> Path:
