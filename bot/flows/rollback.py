@@ -410,6 +410,10 @@ class _Rollback:
         if warning:
             self.warnings.append(warning)
         promotion_pr = self._promotion_pull()
+        image_trailers = self._image_trailers(before, after)
+        # The marker carries the commit's trailers: a squash merge that keeps only the PR's
+        # description (or only its title: the forge is asked) still tells the ledger why.
+        self.meta = replace(self.meta, trailers=self._trailers(image_trailers))
         body = rollback_body(
             self.meta,
             reason=self.options.reason,
@@ -428,7 +432,17 @@ class _Rollback:
             promotion_pull_request=promotion_pr,
         )
         files: dict[str, bytes | None] = {p: after.get(p) for p in set(before) | set(after)}
-        return self._publish(result, detail, files, after, self._image_trailers(before, after))
+        return self._publish(result, detail, files, after, image_trailers)
+
+    def _trailers(self, image_trailers: Mapping[str, str | None]) -> dict[str, str]:
+        return bot_trailers(
+            replace(self.meta, trailers=None),
+            {
+                **image_trailers,
+                REASON: trailer_value(self.options.reason) or NO_REASON,
+                REQUESTED_BY: self.options.requested_by,
+            },
+        )
 
     def _image_trailers(
         self, before: Mapping[str, bytes], after: Mapping[str, bytes]
@@ -498,14 +512,7 @@ class _Rollback:
             files=files,
             subject=self.title,
             body=detail,
-            trailers=bot_trailers(
-                self.meta,
-                {
-                    **image_trailers,
-                    REASON: trailer_value(self.options.reason) or NO_REASON,
-                    REQUESTED_BY: self.options.requested_by,
-                },
-            ),
+            trailers=self._trailers(image_trailers),
             author=self._author(),
         )
         self.request = request
