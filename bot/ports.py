@@ -84,8 +84,9 @@ class Workspace(Protocol):
     def log(
         self, paths: Sequence[str], ref: str = "HEAD", max_count: int = 200
     ) -> list[CommitInfo]: ...
-    def base_history(self) -> list[CommitInfo]:
-        """Every first-parent commit of the base branch, newest first (messages only)."""
+    def base_history(self, mentioning: str | None = None) -> list[CommitInfo]:
+        """Every first-parent commit of the base branch, newest first (messages only);
+        `mentioning`: only those whose message contains that text."""
         ...
 
     def commits(self, shas: Sequence[str]) -> dict[str, CommitInfo]:

@@ -730,7 +730,7 @@ class EnvRepo:
 
     # ---------------------------------------------------------------- the base's history
 
-    def base_history(self) -> list[CommitInfo]:
+    def base_history(self, mentioning: str | None = None) -> list[CommitInfo]:
         """Every first-parent commit of the base branch, newest first: the ledger's input.
 
         Read from a second, bare clone holding commits only (`--filter=tree:0`), so the cost
@@ -739,8 +739,11 @@ class EnvRepo:
         fetch brings every tree below the one asked for). Trees and files are fetched one
         object at a time by `files_at`."""
         history = self._history_dir()
+        # `mentioning`: only commits whose message names it (git filters, in C: a model's
+        # claims name the model, in trailers, a marker, a PR title or a merged branch).
+        grep = ["--fixed-strings", f"--grep={mentioning}"] if mentioning else []
         out = self._run_ok(
-            "log", "-z", "--first-parent", "--no-color", "--no-show-signature",
+            "log", "-z", "--first-parent", "--no-color", "--no-show-signature", *grep,
             "--format=%H%x1f%P%x1f%aI%x1f%cI%x1f%B", self.base,
             env=history,
         )  # fmt: skip

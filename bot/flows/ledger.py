@@ -131,10 +131,12 @@ def deployment_at_head(
     )
 
 
-def landed_commits(session: EnvSession) -> list[LandedCommit]:
+def landed_commits(session: EnvSession, mentioning: str | None = None) -> list[LandedCommit]:
     """The base's first-parent commits, newest first, with the tips merge commits merged:
-    read once, the ledgers of every model are built from it (`read_ledger(landed=...)`)."""
-    history = session.workspace.base_history()
+    read once, the ledgers of every model are built from it (`read_ledger(landed=...)`).
+    `mentioning`: only the commits whose message names it (enough for claims, not for
+    manual edits, which name nothing)."""
+    history = session.workspace.base_history(mentioning)
     tips = session.workspace.commits([c.parents[1] for c in history if len(c.parents) > 1])
     return [_landed(c, tips.get(c.parents[1]) if len(c.parents) > 1 else None) for c in history]
 
@@ -159,7 +161,9 @@ def read_ledger(
     (a refusal, a lifted hold's note and `history`'s holds cite their pull request; a merge
     commit's or a rebased commit's claim does not name it)."""
     forge = session.forge
-    landed = list(landed) if landed is not None else landed_commits(session)
+    if landed is None:
+        # Claims name their model: without manual edits to find, git filters the rest.
+        landed = landed_commits(session, None if deployment is not None else model)
     warnings: list[str] = []
     if forge is not None:
         landed = _ask_about_squashes(forge, landed, model, environment)
