@@ -310,8 +310,7 @@ def run(profile: dict[str, Any] | None = None) -> list[dict[str, Any]]:
             f"{COMMITS:,} commits in each); "
             "a blob:none clone brings every model's tree and the "
             f"environments/{ENVIRONMENT} tree ({MODELS_BIG:,} entries). Floor for any git "
-            f"client on this flat layout: that tree alone is {floor:,} B compressed = "
-            f"{floor / small['bytes']:.0f}x the 10-model total",
+            f"client on this flat layout: that tree alone is {floor:,} B compressed",
         },
         {
             "name": "API requests, first promotion (fake GitHub, 10,000 models)",
