@@ -594,6 +594,23 @@ class Forge:
 
         return self._call(f"comment on #{number}", action)
 
+    def set_status(
+        self, sha: str, *, context: str, state: str, description: str, target_url: str | None
+    ) -> None:
+        """A commit status ("Create a commit status": `state` error | failure | pending |
+        success, `description` at most 140 characters); the newest per context wins."""
+        from github.GithubObject import NotSet
+
+        def action() -> None:
+            self._repo.get_commit(sha).create_status(
+                state,
+                target_url=target_url if target_url else NotSet,
+                description=description[:140],
+                context=context,
+            )
+
+        self._call(f"set the {context} status of {sha[:12]}", action)
+
     def comments(self, number: int) -> list[CommentInfo]:
         def action() -> list[CommentInfo]:
             return [
