@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 MARKER_PREFIX = "<!-- model-bot:"
+_ESCAPED = {"<": "\\u003c", ">": "\\u003e", "`": "\\u0060"}  # JSON escapes: read back as is
 
 Action = Literal["promote", "rollback"]
 
@@ -37,8 +38,11 @@ class ProposalMeta:
         if self.trailers:
             data["trailers"] = dict(self.trailers)
         # Names were validated (DNS labels, tag grammar); trailer values are untrusted text:
-        # with `<` and `>` escaped nothing inside can close the comment.
-        text = json.dumps(data, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+        # with `<` and `>` escaped nothing inside can close the comment, and with backticks
+        # escaped no raw code span of someone's text sits in the body, even unrendered.
+        text = json.dumps(data, sort_keys=True)
+        for char, escaped in _ESCAPED.items():
+            text = text.replace(char, escaped)
         return f"{MARKER_PREFIX} {text} -->"
 
 

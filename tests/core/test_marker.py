@@ -36,10 +36,11 @@ def test_broken_markers_read_as_none(body: str) -> None:
 
 def test_the_commit_trailers_ride_in_the_marker_and_cannot_close_it() -> None:
     """A squash merge that keeps the description keeps the trailers; a reason is untrusted."""
-    trailers = {"Model": "m", "Reason": "5xx --> <script>alert(1)</script>", "Gate": "PASS 1/1"}
+    trailers = {"Model": "m", "Reason": "5xx --> <script>`touch x`</script>", "Gate": "PASS 1/1"}
     meta = ProposalMeta("rollback", "m", "production", "6", "7", trailers)
     text = meta.marker()
     assert text.count("-->") == 1 and text.endswith("-->") and "<script>" not in text
+    assert "`" not in text
     assert read_marker(f"body\n\n{text}\n") == meta
 
 
