@@ -187,6 +187,25 @@ class EnvSession:
         self.workspace.close()
 
 
+class Registry(Protocol):
+    """A model registry (MLflow) as the bot moves it: aliases that follow what is deployed,
+    tags on versions. Reads answer None for what the registry does not hold; failures to
+    reach it raise `ExternalError`, a version it lacks on a write `InvalidInput`."""
+
+    def alias_version(self, model: str, alias: str) -> str | None:
+        """The version `alias` points at; None when the model has no such alias (or the
+        registry has no such model)."""
+        ...
+
+    def set_alias(self, model: str, alias: str, version: str) -> None: ...
+
+    def set_version_tags(self, model: str, version: str, tags: Mapping[str, str]) -> None: ...
+
+    def version_tags(self, model: str, version: str) -> Mapping[str, str] | None:
+        """The tags of a version; None when the registry has no such model or version."""
+        ...
+
+
 __all__ = [
     "BranchSnapshot",
     "ChampionSource",
@@ -195,6 +214,7 @@ __all__ = [
     "Forge",
     "MetricSource",
     "Publisher",
+    "Registry",
     "SessionOpener",
     "Workspace",
 ]

@@ -34,8 +34,8 @@ fail() {
 
 command="${INPUT_COMMAND:-}"
 case "$command" in
-  gate | promote | analyze | rollback | chatops | status | history) ;;
-  *) fail command "unknown command '$command' (use gate, promote, analyze, rollback, chatops, status or history)" ;;
+  gate | promote | analyze | rollback | chatops | status | history | event) ;;
+  *) fail command "unknown command '$command' (use gate, promote, analyze, rollback, chatops, status, history or event)" ;;
 esac
 
 # The YAML 1.2 core schema's booleans, as core.getBooleanInput reads them.
@@ -119,6 +119,16 @@ case "$command" in
     option --model "${INPUT_MODEL:-}"
     option --environment "${INPUT_ENVIRONMENT:-}"
     forge
+    ;;
+  event)
+    option --event-path "${GITHUB_EVENT_PATH:-}"
+    option --event-name "${GITHUB_EVENT_NAME:-}"
+    option --tracking-uri "${INPUT_MLFLOW_TRACKING_URI:-}"
+    forge
+    if [ -n "${INPUT_POLICY:-}" ] && [ -f "$INPUT_POLICY" ]; then
+      option --policy "$INPUT_POLICY"
+    fi
+    dry_run
     ;;
   analyze)
     option --model "${INPUT_MODEL:-}"

@@ -130,3 +130,9 @@ def test_every_field_is_in_the_example(
     example = fenced(section, language)
     missing = sorted(f for f in schema_fields(schema()) if not re.search(rf"\b{f}\b", example))
     assert not missing, f"README.md's {section} example lacks {missing}"
+
+
+def test_readme_shows_the_rollout_notification_configmap_byte_for_byte() -> None:
+    root = Path(__file__).resolve().parents[1]
+    configmap = (root / "docs" / "argo-rollouts-notifications.yaml").read_text()
+    assert f"```yaml\n{configmap}```" in README, "paste the ConfigMap into README.md again"

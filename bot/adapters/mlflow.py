@@ -12,6 +12,9 @@ not read MLflow never load it. The adapter returns our `Evidence`, never mlflow 
 * image: the model version's tags `image` and `image_tag`, when set;
 * per-example scores: a run artifact `scores.json` (`{"metric": [..]}`), when present.
 
+`MlflowRegistry` is the registry the bot writes (`bot.ports.Registry`): aliases that follow
+what is deployed, and tags on versions (deployed, rolled back, the gate's answer).
+
 The tracking URI may hold credentials (`https://user:password@host`, `?token=...`): every
 message, the run link in the evidence, and the log records made while MLflow is asked
 (urllib3 logs each request line, and its retries as warnings) show it redacted
@@ -323,11 +326,14 @@ def _talking_to(
     spec: ModelSpec,
     timeout: float,
     not_found: Callable[[], InvalidInput],
+    doing: str | None = None,
 ) -> Iterator[None]:
     """One conversation with MLflow: HTTP bounded by `timeout`, logs scrubbed, and its
     failures as our errors naming the URI (`uri`: its scrubber and redacted form, from
-    `_checked_uri`); "not found" is `not_found()`."""
+    `_checked_uri`); "not found" is `not_found()`. `doing`: what was asked, as in "cannot
+    {doing} MLflow at URI" (default: `read {spec} from`)."""
     scrub, shown = uri
+    what = doing or f"read {spec} from"
     with bounded_http(timeout), scrubbed_logs(scrub):
         from mlflow.exceptions import MlflowException
 
@@ -337,12 +343,12 @@ def _talking_to(
             if _not_found(error):
                 raise not_found() from None
             raise ExternalError(
-                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)} "
+                f"cannot {what} MLflow at {shown}: {_reason(error, timeout, scrub)} "
                 "(check --tracking-uri / MLFLOW_TRACKING_URI and that the server is up)"
             ) from None
         except (OSError, ValueError) as error:
             raise ExternalError(
-                f"cannot read {spec} from MLflow at {shown}: {_reason(error, timeout, scrub)}"
+                f"cannot {what} MLflow at {shown}: {_reason(error, timeout, scrub)}"
             ) from None
 
 
@@ -418,6 +424,98 @@ def evidence_from_mlflow(
     return _evidence(tracking_uri, spec.name, candidate, champion, source)
 
 
+class _Absent(Exception):
+    """MLflow said it has no such model or version (a read answers None)."""
+
+
+class MlflowRegistry:
+    """The `bot.ports.Registry` of an MLflow tracking server: reads and moves aliases, reads
+    and sets version tags. Every call is one bounded conversation (`timeout` seconds per
+    request, as `evidence_from_mlflow`), its log records and errors scrubbed of the tracking
+    URI's credentials; an unreachable or failing server is an `ExternalError` naming the URI
+    (redacted), a version the registry lacks on a write an `InvalidInput`.
+
+    MLflow answers a missing alias with INVALID_PARAMETER_VALUE (only a missing model is
+    RESOURCE_DOES_NOT_EXIST), so an alias is read from the registered model's aliases."""
+
+    def __init__(self, tracking_uri: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._uri = _checked_uri(tracking_uri)
+        assert tracking_uri is not None
+        self._tracking_uri = tracking_uri
+        self._timeout = timeout
+        self._client: Any = None
+
+    @property
+    def shown_uri(self) -> str:
+        """The tracking URI as messages show it (credentials redacted)."""
+        return self._uri[1]
+
+    def _mlflow(self) -> Any:
+        if self._client is None:
+            from mlflow import MlflowClient
+
+            self._client = MlflowClient(
+                tracking_uri=self._tracking_uri, registry_uri=self._tracking_uri
+            )
+        return self._client
+
+    def _absent(self) -> InvalidInput:
+        raise _Absent
+
+    def _missing(self, spec: ModelSpec, what: str) -> Callable[[], InvalidInput]:
+        return lambda: InvalidInput.one(
+            f"MLflow {self.shown_uri} {spec}",
+            "",
+            f"model {spec.name!r} version {spec.version} not found in the registry ({what})",
+        )
+
+    def alias_version(self, model: str, alias: str) -> str | None:
+        spec = ModelSpec(model, alias=alias)
+        try:
+            with _talking_to(self._uri, spec, self._timeout, self._absent):
+                registered = self._mlflow().get_registered_model(model)
+        except _Absent:
+            return None
+        aliases = dict(getattr(registered, "aliases", None) or {})
+        version = aliases.get(alias)
+        return None if version is None else str(version)
+
+    def version_tags(self, model: str, version: str) -> Mapping[str, str] | None:
+        if not version.isdigit():  # MLflow numbers its versions: `7-abc` is none of them
+            return None
+        spec = ModelSpec(model, version)
+        try:
+            with _talking_to(self._uri, spec, self._timeout, self._absent):
+                found = self._mlflow().get_model_version(model, version)
+        except _Absent:
+            return None
+        return {str(k): str(v) for k, v in (found.tags or {}).items()}
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        spec = ModelSpec(model, version)
+        with _talking_to(
+            self._uri,
+            spec,
+            self._timeout,
+            self._missing(spec, f"alias {alias!r} cannot point at it"),
+            doing=f"point alias {alias!r} of {model} at version {version} in",
+        ):
+            self._mlflow().set_registered_model_alias(model, alias, version)
+
+    def set_version_tags(self, model: str, version: str, tags: Mapping[str, str]) -> None:
+        spec = ModelSpec(model, version)
+        with _talking_to(
+            self._uri,
+            spec,
+            self._timeout,
+            self._missing(spec, "cannot tag it"),
+            doing=f"tag {spec} in",
+        ):
+            client = self._mlflow()
+            for key, value in tags.items():
+                client.set_model_version_tag(model, version, key, value)
+
+
 def _evidence(
     tracking_uri: str,
     name: str,
@@ -464,6 +562,7 @@ def _evidence(
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MlflowRegistry",
     "ModelSpec",
     "bounded_http",
     "champion_from_mlflow",

@@ -47,10 +47,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "status",
         "Every model in every environment: version, since, open PRs, holds, canaries.",
     ),
+    "event": (
+        "bot.cli.event_cmd",
+        "event",
+        "Handle an Argo Rollouts notification or a merged bot pull request.",
+    ),
     "chatops": (
         "bot.cli.chatops_cmd",
         "chatops",
         "Handle an issue_comment event (/rollback, /help).",
+    ),
+    "registry": (
+        "bot.cli.registry_cmd",
+        "registry",
+        "Move MLflow registry aliases and tag versions as deployments land.",
     ),
     "demo": (
         "bot.cli.demo_cmd",

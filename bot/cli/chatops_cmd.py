@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import github_token, write_outputs
+from bot.cli.common import github_token, read_event_file, write_outputs
 from bot.core.permissions import REQUIRED_ROLES
 
 _LEVELS = REQUIRED_ROLES
@@ -83,7 +83,7 @@ def chatops(
     from bot.flows.rollback import rollback
     from bot.ports import Forge
 
-    event = load_event(_read_event(event_path), str(event_path))
+    event = load_event(read_event_file(event_path, "issue_comment"), str(event_path))
     if env_repo:
         target = parse_env_repo(env_repo, github_api_url)
         if target.is_local:
@@ -151,32 +151,3 @@ def chatops(
     if outcome.error is not None:
         raise outcome.error
     ctx.exit(0)
-
-
-def _read_event(path: Path) -> str:
-    """The event file's text, refused unread when it is larger than any GitHub event."""
-    from bot.core.errors import InvalidInput
-    from bot.core.loading import MIB
-
-    limit = 25 * MIB  # GitHub caps webhook payloads at 25 MB
-    try:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > limit:
-                raise InvalidInput.one(
-                    "--event-path",
-                    "",
-                    f"{path} is {size:,} bytes, over the 25 MiB a GitHub event can be (give the "
-                    "issue_comment event payload)",
-                )
-            data = handle.read(limit + 1)
-        if len(data) > limit:
-            raise InvalidInput.one("--event-path", "", f"{path} holds more than 25 MiB")
-        return data.decode("utf-8")
-    except FileNotFoundError:
-        raise InvalidInput.one(
-            "--event-path", "", f"{path} does not exist (give the issue_comment event payload)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or type(error).__name__
-        raise InvalidInput.one("--event-path", "", f"cannot read {path}: {reason}") from None

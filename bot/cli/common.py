@@ -248,3 +248,33 @@ def parse_moment(text: str) -> datetime:
             f"expected unix seconds or a time with a zone (e.g. 2025-01-31T12:00:00Z), got {text!r}",
         )
     return moment
+
+
+def read_event_file(path: Path, kind: str) -> str:
+    """The event file's text, refused unread when it is larger than any GitHub event;
+    `kind` names the event the command expects, for the fix."""
+    from bot.core.errors import InvalidInput
+    from bot.core.loading import MIB
+
+    limit = 25 * MIB  # GitHub caps webhook payloads at 25 MB
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise InvalidInput.one(
+                    "--event-path",
+                    "",
+                    f"{path} is {size:,} bytes, over the 25 MiB a GitHub event can be (give the "
+                    f"{kind} event payload)",
+                )
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise InvalidInput.one("--event-path", "", f"{path} holds more than 25 MiB")
+        return data.decode("utf-8")
+    except FileNotFoundError:
+        raise InvalidInput.one(
+            "--event-path", "", f"{path} does not exist (give the {kind} event payload)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        raise InvalidInput.one("--event-path", "", f"cannot read {path}: {reason}") from None

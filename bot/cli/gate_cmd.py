@@ -60,6 +60,8 @@ def gate(
 
     Reads the candidate and its champion from a gate results file or the MLflow registry,
     judges them by the policy's gates (and significance test) and prints one row per gate.
+    A candidate read from MLflow is tagged with the answer (`model_bot.gate`,
+    `ready_for_deployment`, `model_bot.gate.summary`; best effort: a failure is a warning).
     Exit 0 pass, 1 fail, 2 bad input. With $GITHUB_OUTPUT set, writes output
     decision=pass|fail.
     """
@@ -95,5 +97,11 @@ def gate(
         github_output = os.environ.get("GITHUB_OUTPUT")
         if github_output:
             write_github_outputs(github_output, {"decision": decision.verdict})
+    if mlflow_model is not None:
+        from bot.cli.registry_cmd import tag_gate_decision
+
+        warning = tag_gate_decision(tracking_uri, evidence, decision, mlflow_timeout)
+        if warning is not None:
+            click.echo(f"warning: {warning}", err=True)
     if not decision.passed:
         ctx.exit(EXIT_NO)

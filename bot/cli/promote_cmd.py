@@ -86,7 +86,8 @@ def promote(
     report in its body and commits it at reports/<environment>/<model>/<version>.md. A failed gate opens
     nothing and exits 1, as does a version rolled back in ENVIRONMENT (held: --lift-hold) or
     whose promotion PR was closed without merging (--reopen). Outcome: created | updated |
-    unchanged | blocked.
+    unchanged | blocked. A candidate read from MLflow is tagged with the gate's answer (not
+    in a dry run; best effort: a failure is a warning).
     """
     from bot.cli.session import forge_opener, session_opener
     from bot.cli.targets import parse_env_repo, parse_notify_target
@@ -132,6 +133,12 @@ def promote(
     )
 
     click.echo(decision_text(result.decision), nl=False)
+    if mlflow_model is not None and not dry_run:
+        from bot.cli.registry_cmd import tag_gate_decision
+
+        warning = tag_gate_decision(tracking_uri, evidence, result.decision, mlflow_timeout)
+        if warning is not None:
+            click.echo(f"warning: {warning}", err=True)
     if result.outcome == "blocked":
         if not result.decision.passed:
             append_summary(summary_file, gate_report_markdown(evidence, result.decision))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from bot.core.errors import InvalidInput
 from bot.core.loading import parse_yaml, validate_data
@@ -93,6 +95,83 @@ class ChatOps(Strict):
     permission: RequiredRole = "write"
 
 
+RESERVED_ALIASES = ("latest",)  # MLflow's own; so are `v1`, `v2`, ... (version aliases)
+_VERSION_ALIAS = re.compile(r"^[vV]\d+\Z")
+
+
+def check_alias(value: str) -> str:
+    """A registry alias the bot may move: a DNS-1123 label (MLflow allows letters, digits,
+    `_` and `-`), not one MLflow reserves (`latest`, `v<N>`)."""
+    check_dns_label(value, "registry alias")
+    if value in RESERVED_ALIASES or _VERSION_ALIAS.match(value):
+        raise ValueError(
+            f"bad registry alias name {value!r}: MLflow reserves 'latest' and v<N> (version aliases)"
+        )
+    return value
+
+
+def check_tracking_uri(value: str) -> str:
+    """A tracking server a committed file may name: http(s) or databricks, and no secret in
+    it (credentials come from the environment: MLFLOW_TRACKING_TOKEN, ..._USERNAME/PASSWORD)."""
+    if value == "databricks" or value.startswith("databricks://"):
+        return value
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(
+            f"bad tracking_uri {value!r}: use the http(s) address of an MLflow tracking server, "
+            "or databricks"
+        )
+    parts = urlsplit(value)
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError(
+            "bad tracking_uri: no credentials, query or fragment in a committed file (set "
+            "MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD where the bot runs)"
+        )
+    if not parts.hostname:
+        raise ValueError(f"bad tracking_uri {value!r}: no host")
+    return value
+
+
+class RegistryConfig(Strict):
+    """The MLflow registry follows what is deployed: each environment's alias points at the
+    version it runs, and versions are tagged when they are deployed or rolled back."""
+
+    tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking server; default: $MLFLOW_TRACKING_URI"
+    )
+    aliases: dict[str, str] = Field(
+        default={"production": "champion", "staging": "staging"},
+        description="environment -> the registry alias that points at the version it runs",
+    )
+    move_on: Literal["merge", "complete"] = Field(
+        default="merge",
+        description="when a promotion moves the alias: its pull request merged, or the "
+        "rollout completed (a rollback moves it when it merges)",
+    )
+    tag_versions: bool = Field(
+        default=True, description="tag versions deployed and rolled back (model_bot.*)"
+    )
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _tracking_uri(cls, value: str | None) -> str | None:
+        return None if value is None else check_tracking_uri(value)
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for environment, alias in value.items():
+            check_dns_label(environment, "environment")
+            check_alias(alias)
+            if alias in seen:
+                raise ValueError(
+                    f"alias {alias!r} is given to both {seen[alias]!r} and {environment!r} "
+                    "(one alias points at one version)"
+                )
+            seen[alias] = environment
+        return value
+
+
 class BotConfig(Strict):
     api_version: Literal["model-bot/v1"] = Field(default="model-bot/v1", alias="apiVersion")
     kind: Literal["BotConfig"] = "BotConfig"
@@ -113,6 +192,11 @@ class BotConfig(Strict):
     team_reviewers: tuple[str, ...] = ()
     commit_author: Author = Author()
     chatops: ChatOps = ChatOps()
+    registry: RegistryConfig | None = Field(
+        default=None,
+        description="move MLflow registry aliases (and tag versions) as deployments land; "
+        "default: the registry is left alone",
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -123,6 +207,23 @@ class BotConfig(Strict):
     ) -> dict[str, EnvironmentConfig] | None:
         for name in value or {}:
             check_dns_label(name, "environment")
+        return value
+
+    @field_validator("registry")
+    @classmethod
+    def _alias_environments(
+        cls, value: RegistryConfig | None, info: ValidationInfo
+    ) -> RegistryConfig | None:
+        environments = info.data.get("environments")
+        # The default aliases name environments a repo may not have: only aliases written
+        # in the file must name listed environments (a typo would never move).
+        if value is None or environments is None or "aliases" not in value.model_fields_set:
+            return value
+        unknown = sorted(set(value.aliases) - set(environments))
+        if unknown:
+            raise ValueError(
+                f"aliases name environments not listed under environments: {', '.join(unknown)}"
+            )
         return value
 
     @field_validator("templates_dir")
@@ -174,6 +275,9 @@ __all__ = [
     "DEFAULT_CONFIG",
     "BotConfig",
     "InvalidInput",
+    "RegistryConfig",
+    "check_alias",
+    "check_tracking_uri",
     "load_config",
     "parse_config",
 ]

@@ -85,6 +85,7 @@ from bot.text.rollback import (
     emergency_note,
     files_changed,
     followup_comment,
+    followup_parts,
     rollback_body,
     rollback_title,
 )
@@ -646,7 +647,9 @@ class _Rollback:
         if text is None:
             return self._merge(replace(result, body=open_pr.body, reason=held))
         posted = [c.body for c in forge.comments(open_pr.number)]
-        if text in posted or text in open_pr.body:
+        shown = "\n".join([open_pr.body, *posted])
+        parts = followup_parts(self.options.reason, self.options.evidence_markdown)
+        if text in posted or all(part in shown for part in parts):
             return self._merge(
                 replace(result, body=open_pr.body, reason=f"{held}; nothing new to add")
             )

@@ -143,6 +143,16 @@ def followup_comment(
     return "\n".join(lines) + "\n"
 
 
+def followup_parts(reason: str, evidence_markdown: str | None) -> list[str]:
+    """What a repeated request would say that matters: its reason line and its evidence. A
+    request whose parts the PR (body or comments) already shows adds nothing: the same
+    notification twice, or `/rollback` with the reason the revert PR was opened with."""
+    parts = [f"**Reason:** {_reason_line(reason)}"] if one_line(reason) else []
+    if evidence_markdown and evidence_markdown.strip():
+        parts.append(evidence_markdown.strip())
+    return parts
+
+
 def backlink_comment(revert_pull: PullRequestInfo, bad: str, target: str) -> str:
     return (
         f"model-bot: a rollback of {code(bad, in_table=False)} to {code(target, in_table=False)} "
@@ -156,6 +166,7 @@ __all__ = [
     "emergency_note",
     "files_changed",
     "followup_comment",
+    "followup_parts",
     "rollback_body",
     "rollback_title",
 ]

@@ -66,6 +66,7 @@ def refused(text: str) -> list[tuple[str, str, str]]:
         ("commit_author.name", "model-bot"),
         ("commit_author.email", "model-bot@users.noreply.github.com"),
         ("chatops.permission", "write"),
+        ("registry", None),
     ],
 )
 def test_every_default(attribute: str, expected: object) -> None:
@@ -92,6 +93,7 @@ def test_every_field_has_a_default_checked_above() -> None:
         "team_reviewers",
         "commit_author",
         "chatops",
+        "registry",
     }
 
 

@@ -857,6 +857,11 @@ class FakeGitHub:
             ids = repo.issues[number].comment_ids if number is not None else sorted(repo.comments)
             return [self._backend.comment_json(repo, repo.comments[c]) for c in ids]
 
+    def repo_statuses(self, owner: str, name: str, sha: str) -> dict[str, str]:
+        """The commit statuses of ``sha``: context -> the newest state."""
+        with self._backend.lock:
+            return dict(self._repo(owner, name).statuses.get(sha.lower(), {}))
+
     def reactions(
         self, owner: str, name: str, *, comment_id: int | None = None, number: int | None = None
     ) -> list[dict[str, Any]]:
