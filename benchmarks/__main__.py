@@ -21,6 +21,7 @@ MODULES = (
     "bench_render",
     "bench_promote",
     "bench_history",
+    "bench_event",
     "bench_analysis",
     "bench_install",
 )
