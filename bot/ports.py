@@ -71,6 +71,17 @@ class Forge(Protocol):
         """Who closed the PR (or issue), None when open or not known."""
         ...
 
+    def base_requires_checks(self, branch: str) -> bool | None:
+        """True when a merge into `branch` waits for required status checks or approving
+        reviews (what the forge's auto-merge waits for); False when the branch is not
+        protected; None when its rules cannot be read (e.g. the token lacks admin rights)."""
+        ...
+
+    def enable_auto_merge(self, number: int, method: str) -> str | None:
+        """Arm the forge's native auto-merge with `method` (merge | squash | rebase): None
+        when armed, else the forge's refusal as one line (refusals are not raised)."""
+        ...
+
 
 class Workspace(Protocol):
     """The environment repo as the flows read it: files of the base branch (a sparse working

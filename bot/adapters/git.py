@@ -59,6 +59,7 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 _HTTP_STATUS = re.compile(r"returned error: (\d{3})")
 _DEEPEN_FIRST = 100  # commits; each further deepening fetches 4 times as many
 _DEEPEN_GROWTH = 4
+_LOG_FORMAT = "--format=%H%x1f%P%x1f%aI%x1f%cI%x1f%B"
 # Commits, or exactly the objects asked for: the remote is a promisor for this fetch only.
 _HISTORY_FETCH = (
     "-c", "remote.origin.promisor=true", "-c", "remote.origin.partialclonefilter=tree:0",
@@ -739,15 +740,25 @@ class EnvRepo:
         fetch brings every tree below the one asked for). Trees and files are fetched one
         object at a time by `files_at`."""
         history = self._history_dir()
-        # `mentioning`: only commits whose message names it (git filters, in C: a model's
-        # claims name the model, in trailers, a marker, a PR title or a merged branch).
-        grep = ["--fixed-strings", f"--grep={mentioning}"] if mentioning else []
-        out = self._run_ok(
-            "log", "-z", "--first-parent", "--no-color", "--no-show-signature", *grep,
-            "--format=%H%x1f%P%x1f%aI%x1f%cI%x1f%B", self.base,
-            env=history,
-        )  # fmt: skip
-        return _parse_log(out.stdout)
+        log = ("log", "-z", "--no-color", "--no-show-signature")
+        if not mentioning:
+            out = self._run_ok(*log, "--first-parent", _LOG_FORMAT, self.base, env=history)
+            return _parse_log(out.stdout)
+        # Only the first-parent commits whose message, or whose merged tip's, names
+        # `mentioning` (git filters in C: a claim names its model, in trailers, a marker or a
+        # PR title); the first-parent walk itself reads no message.
+        found = self._run_ok(
+            *log, "--fixed-strings", f"--grep={mentioning}", _LOG_FORMAT, self.base, env=history
+        )
+        named = {commit.sha: commit for commit in _parse_log(found.stdout)}
+        walk = self._run_ok("rev-list", "--first-parent", "--parents", self.base, env=history)
+        wanted: list[str] = []
+        for line in walk.text.splitlines():
+            sha, *parents = line.split()
+            if sha in named or (len(parents) > 1 and parents[1] in named):
+                wanted.append(sha)
+        merges = self.commits([sha for sha in wanted if sha not in named])
+        return [named.get(sha) or merges[sha] for sha in wanted]
 
     def commits(self, shas: Sequence[str]) -> dict[str, CommitInfo]:
         """The commits `shas` (e.g. merged branch tips) of the base's history, by sha."""

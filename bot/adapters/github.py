@@ -65,6 +65,10 @@ class ForgeSettings:
 
 SECONDARY_WAIT = 60.0  # GitHub: without Retry-After, wait at least a minute
 UNREACHABLE_RETRIES = 2  # a GitHub that cannot be reached is not asked again and again
+AUTO_MERGE_METHODS = ("merge", "squash", "rebase")
+#: GraphQL error types of a rate limit, answered with HTTP 200: RATE_LIMIT as recorded in
+#: yanyongyu/githubkit issue #271, RATE_LIMITED as earlier clients expected it.
+GRAPHQL_RATE_LIMITED = frozenset({"RATE_LIMIT", "RATE_LIMITED"})
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,29 @@ def validation_errors(body: object) -> list[Mapping[str, object]]:
     """The `errors` of a 422 Validation Failed body (each resource, field, code, message)."""
     errors = body.get("errors") if isinstance(body, Mapping) else None
     return [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+
+
+def graphql_errors(body: object) -> list[Mapping[str, object]]:
+    """The `errors` of a GraphQL answer (each `type`, `message`, `path`, `locations`)."""
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    return [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+def _protection_requires(rules: Mapping[str, object]) -> bool:
+    """Whether branch protection rules ("Get branch protection") make a merge wait: required
+    status checks (`contexts`, or `checks`, which replaces it) or approving reviews."""
+    checks = rules.get("required_status_checks")
+    reviews = rules.get("required_pull_request_reviews")
+    if isinstance(checks, Mapping) and (checks.get("contexts") or checks.get("checks")):
+        return True
+    if isinstance(reviews, Mapping):
+        count = reviews.get("required_approving_review_count")
+        return isinstance(count, int) and count > 0
+    return False
 
 
 def _detail(data: object) -> str:
@@ -204,6 +231,7 @@ def _pull_info(pull: PullRequest, *, full: bool = False) -> PullRequestInfo:
         merged_by=merged_by,
         merged_at=_utc(pull.merged_at),
         closed_at=_utc(pull.closed_at),
+        auto_merge=pull.auto_merge is not None,  # in list responses too
     )
 
 
@@ -571,6 +599,93 @@ class Forge:
             return MergeResult(True, method, str(status.sha), None)
 
         return self._call(f"merge pull request #{number}", action)
+
+    def base_requires_checks(self, branch: str) -> bool | None:
+        """Whether a merge into `branch` has to wait for something GitHub's auto-merge waits
+        for: status checks or approving reviews its branch protection requires. False when
+        `branch` is not protected (GitHub then refuses to arm auto-merge: the PR can merge at
+        once); None when its rules cannot be read.
+
+        "Get a branch" (read access) says whether the branch is protected and names its
+        required status checks; "Get branch protection" adds the required reviews but needs
+        admin rights (without them GitHub answers 404, or 403 to an App or fine-grained
+        token). Unreadable rules of a protected branch are True when the branch names
+        required checks, else None. One request for an unprotected branch, two otherwise."""
+        from github import GithubException
+
+        def action() -> bool | None:
+            found = self._repo.get_branch(branch)
+            if found.protected is False:  # None (not reported): the protection decides
+                return False
+            summary = found.raw_data.get("protection")
+            summary_checks = (
+                summary.get("required_status_checks") if isinstance(summary, Mapping) else None
+            )
+            names_checks = isinstance(summary_checks, Mapping) and bool(
+                summary_checks.get("contexts") or summary_checks.get("checks")
+            )
+            try:
+                rules = found.get_protection().raw_data
+            except GithubException as error:
+                if error.status in (403, 404) and (
+                    rate_limit(error.status, error.headers or {}, error.data, time.time()) is None
+                ):
+                    return True if names_checks else None
+                raise
+            return _protection_requires(rules)
+
+        return self._call(f"read the protection of {branch}", action)
+
+    def enable_auto_merge(self, number: int, method: str) -> str | None:
+        """Arm GitHub's auto-merge on #`number` (GraphQL `enablePullRequestAutoMerge`): GitHub
+        merges it by `method` (merge | squash | rebase) once its base's protection is met.
+
+        None when armed; otherwise the refusal as one line, never raised: the repository does
+        not allow auto-merge (its `allow_auto_merge`, read first, is false), or GitHub's
+        refusal of the mutation (GraphQL errors of type UNPROCESSABLE, HTTP 200: nothing to
+        wait for, i.e. the PR could merge now; closed; a merge method the repository does not
+        allow; conflicts...). Arming again is harmless, so a lost answer is simply asked
+        again. A GraphQL rate limit (type RATE_LIMIT / RATE_LIMITED) is waited out like a REST
+        one; any other failure raises as every call does (FORBIDDEN as a 403). GraphQL errors
+        are told apart by their `type`, never by their text."""
+        from github import GithubException
+
+        if method not in AUTO_MERGE_METHODS:
+            raise InvalidInput.one(
+                "merge method",
+                "",
+                f"expected one of {', '.join(AUTO_MERGE_METHODS)}, got {method!r}",
+            )
+        allowed = self._call(
+            "read the repository's auto-merge setting", lambda: self._repo.allow_auto_merge
+        )
+        if allowed is False:  # None: not reported (no admin, old GHES): ask GitHub anyway
+            return (
+                f'auto-merge is not allowed on {self.settings.repo} (its "Allow auto-merge" '
+                "setting is off)"
+            )
+
+        def action() -> str | None:
+            pull = self._repo.get_pull(number)
+            try:
+                pull.enable_automerge(merge_method=method.upper())
+            except GithubException as error:
+                errors = graphql_errors(error.data)
+                if error.status != 400 or not errors:
+                    raise
+                kinds = {str(e.get("type", "")) for e in errors}
+                said = _one_line("; ".join(str(e.get("message", "")) for e in errors))
+                if kinds & GRAPHQL_RATE_LIMITED:
+                    # `_call` reads it as any rate limit: Retry-After, X-RateLimit-Reset, or
+                    # at least a minute.
+                    raise GithubException(429, error.data, error.headers) from None
+                if kinds == {"UNPROCESSABLE"}:
+                    return f"GitHub refused to enable auto-merge on #{number}: {said}"
+                status = 403 if kinds == {"FORBIDDEN"} else 400
+                raise GithubException(status, {"message": said}, error.headers) from None
+            return None
+
+        return self._call(f"enable auto-merge on #{number}", action)
 
     def _merge_method(self) -> str:
         allowed = self._call(

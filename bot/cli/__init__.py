@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "analyze",
         "Judge a canary from Prometheus; revert on failure.",
     ),
+    "advance": (
+        "bot.cli.advance_cmd",
+        "advance",
+        "Promote what soaked in one environment into the next one.",
+    ),
     "rollback": (
         "bot.cli.rollback_cmd",
         "rollback",

@@ -54,6 +54,12 @@ if TYPE_CHECKING:
     help="Propose again a version whose promotion PR was closed without merging.",
 )
 @click.option(
+    "--skip-ladder",
+    metavar="REASON",
+    help="Promote a version that did not soak in the environment this one requires "
+    "(`requires` in .model-bot.yaml); recorded in the Ladder-Skipped trailer and the PR body.",
+)
+@click.option(
     "--summary-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Append the report here (e.g. $GITHUB_STEP_SUMMARY).",
@@ -78,6 +84,7 @@ def promote(
     notify: str | None,
     lift_hold: str | None,
     reopen: bool,
+    skip_ladder: str | None,
     summary_file: Path | None,
 ) -> None:
     """Gate a candidate and open (or update) the pull request that promotes it.
@@ -118,8 +125,9 @@ def promote(
         local=target.is_local,
         env_repo=None if target.is_local else target.repo,
         notify=notify_target,
-        lift_hold=None if lift_hold is None else _reason(lift_hold),
+        lift_hold=None if lift_hold is None else _reason(lift_hold, "--lift-hold"),
         reopen=reopen,
+        skip_ladder=None if skip_ladder is None else _reason(skip_ladder, "--skip-ladder"),
     )
     result = run_promote(
         evidence,
@@ -175,16 +183,14 @@ def promote(
     )
 
 
-def _reason(text: str) -> str:
-    """`--lift-hold REASON`: one printable line someone wrote on purpose."""
+def _reason(text: str, flag: str) -> str:
+    """`--lift-hold REASON`, `--skip-ladder REASON`: one printable line written on purpose."""
     from bot.core.errors import InvalidInput
     from bot.core.trailers import trailer_value
 
     reason = trailer_value(text)
     if not reason:
-        raise InvalidInput.one(
-            "--lift-hold", "", "give the reason the held version may run again (one line)"
-        )
+        raise InvalidInput.one(flag, "", "give the reason (one line)")
     return reason
 
 

@@ -6,8 +6,16 @@ import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.errors import InvalidInput
 from bot.core.loading import parse_yaml, validate_data
@@ -76,6 +84,81 @@ class ValueKeys(Strict):
     )
 
 
+_HH_MM = re.compile(r"^([0-9]{2}):([0-9]{2})\Z")  # [0-9], not \d: no other scripts' digits
+_DAY_MINUTES = 24 * 60
+_NOT_ZONES = frozenset({"localtime"})
+
+
+def check_timezone(name: str) -> str:
+    """`name` when it is an IANA time zone the bot can load (`Europe/Berlin`, `UTC`), for
+    config validation; `ValueError` otherwise (`localtime`, the machine's zone, included)."""
+    if isinstance(name, str) and name not in _NOT_ZONES:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+        else:
+            return name
+    raise ValueError(
+        f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin, "
+        "America/New_York or UTC"
+    )
+
+
+def clock_minutes(value: str, field: str, *, end: bool) -> int:
+    """`HH:MM` -> minutes after midnight; `24:00` (1440) only as an `end`."""
+    match = _HH_MM.match(value) if isinstance(value, str) else None
+    if match is not None:
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        if hours < 24 and minutes < 60:
+            return hours * 60 + minutes
+        if end and (hours, minutes) == (24, 0):
+            return _DAY_MINUTES
+    allowed = "00:00 to 23:59, or 24:00 for the end of the day" if end else "00:00 to 23:59"
+    raise ValueError(f"bad window {field} {value!r}: use HH:MM, {allowed}")
+
+
+class PromotionWindow(Strict):
+    """A recurring time in which promotions into the environment are allowed (`allow`, the
+    default) or denied; `days` of the week and a `start`-`end` time of day in `timezone`
+    (an IANA name). An `end` before `start` runs past midnight."""
+
+    allow: bool = True
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = (
+        "mon", "tue", "wed", "thu", "fri", "sat", "sun",
+    )  # fmt: skip
+    start: str = Field(default="00:00", description="HH:MM")
+    end: str = Field(default="24:00", description="HH:MM; 24:00 is the end of the day")
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _readable(self) -> PromotionWindow:
+        start = clock_minutes(self.start, "start", end=False)
+        if start == clock_minutes(self.end, "end", end=True):
+            raise ValueError(
+                f"bad window: start and end are both {self.start}, so it is empty "
+                "(00:00-24:00 is the whole day)"
+            )
+        check_timezone(self.timezone)
+        return self
+
+
+class Freeze(Strict):
+    """Stop the line: no promotion into the environment (rollbacks still go through)."""
+
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class Soak(Strict):
+    """What a version must show in this environment before `advance` moves it on."""
+
+    duration: str = Field(default="24h", description="how long it runs first, e.g. 30m, 24h")
+    analysis: bool = Field(default=True, description="the policy's analysis passes at its end")
+    rollout_completed: bool = Field(
+        default=False, description="the model-bot/rollout status says the rollout completed"
+    )
+
+
 class EnvironmentConfig(Strict):
     namespace: str | None = None
     prometheus_address: str | None = None
@@ -84,6 +167,19 @@ class EnvironmentConfig(Strict):
     )
     reviewers: tuple[str, ...] | None = None
     team_reviewers: tuple[str, ...] | None = None
+    next: tuple[str, ...] = Field(
+        default=(), description="environments `advance` promotes to after the soak"
+    )
+    soak: Soak = Soak()
+    requires: str | None = Field(
+        default=None,
+        description="an environment the version must have run (and soaked) in first",
+    )
+    windows: tuple[PromotionWindow, ...] = Field(
+        default=(), description="when promotions into it may land; none: any time"
+    )
+    frozen: Freeze | None = None
+    auto_merge: bool = False
 
     @field_validator("namespace")
     @classmethod

@@ -140,6 +140,37 @@ def load_evidence(path: Path) -> Evidence:
     return evidence
 
 
+EVIDENCE_SUFFIX = ".evidence.json"
+
+
+def evidence_file(report_path: str) -> str:
+    """Where the evidence of a promotion is committed: beside its report
+    (`reports/production/fraud-detector/7.md` -> `.../7.evidence.json`)."""
+    stem = report_path[: -len(".md")] if report_path.endswith(".md") else report_path
+    return stem + EVIDENCE_SUFFIX
+
+
+def evidence_json(evidence: Evidence) -> bytes:
+    """The evidence as gate-results JSON (what `load_evidence` reads): committed with the
+    promotion, so `advance` gates the same artifact against the next environment's policy
+    without the training pipeline. Non-finite numbers stay readable (`NaN`, `Infinity`)."""
+    data = evidence.model_dump(mode="json", exclude_none=True)
+    return (json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + "\n").encode("utf-8")
+
+
+def evidence_from_bytes(data: bytes, source: str) -> Evidence:
+    """Committed evidence read back (the same checks as a gate-results file)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput.one(source, "", "evidence file is not UTF-8 text") from None
+    evidence = validate_data(parse_json(text, source), Evidence, source)
+    problems = pairing_problems(evidence, source)
+    if problems:
+        raise InvalidInput(problems)
+    return evidence
+
+
 def gate_results_json_schema() -> dict[str, object]:
     schema = Evidence.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -27,6 +27,8 @@ class PullRequestInfo:
     merged_by: str | None = None
     merged_at: datetime | None = None
     closed_at: datetime | None = None
+    # The forge's native auto-merge is armed (it merges once the base's rules are met).
+    auto_merge: bool = False
 
     @property
     def conflicted(self) -> bool:

@@ -11,6 +11,7 @@ shown (the pull request, its reviews).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from bot.core.commits import CommitInfo
 from bot.core.config import BotConfig
 from bot.core.deployment import Deployment
-from bot.core.errors import ExternalError
+from bot.core.errors import ExternalError, InvalidInput
 from bot.core.ledger import (
     Entry,
     LandedCommit,
@@ -30,6 +31,7 @@ from bot.core.ledger import (
     find_changes,
     suspect_gaps,
 )
+from bot.core.names import is_dns_label
 from bot.core.pulls import PullRequestInfo
 from bot.core.render import candidate_paths, recorded_image, recorded_versions
 from bot.flows.session import (
@@ -129,6 +131,27 @@ def deployment_at_head(
         current=current.version if current else None,
         history=(),
     )
+
+
+def model_folders(
+    session: EnvSession, config: BotConfig, environment: str
+) -> dict[str, dict[str, bytes]]:
+    """Each model's folder in `environment` at the base's head: model -> its files."""
+    probe = model_folder(config, environment, "model-bot-probe")
+    parent = posixpath.dirname(probe)
+    if posixpath.basename(probe) != "model-bot-probe":
+        raise InvalidInput.one(
+            ".model-bot.yaml",
+            "paths.model_dir",
+            "must end in {model} to list the models of an environment",
+        )
+    files = session.workspace.tree_of("HEAD", [parent])
+    folders: dict[str, dict[str, bytes]] = {}
+    for path, data in files.items():
+        model, _, rest = path[len(parent) + 1 :].partition("/")
+        if rest and "/" not in rest and is_dns_label(model):
+            folders.setdefault(model, {})[path] = data
+    return folders
 
 
 def landed_commits(session: EnvSession, mentioning: str | None = None) -> list[LandedCommit]:
@@ -306,6 +329,7 @@ __all__ = [
     "deployment_at_head",
     "entry_for",
     "landed_commits",
+    "model_folders",
     "pull_number_in",
     "read_ledger",
     "record_from",

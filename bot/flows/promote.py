@@ -10,18 +10,20 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
 from bot.core.commits import CommitRequest
 from bot.core.config import DEFAULT_CONFIG, BotConfig
 from bot.core.converge import Outcome
-from bot.core.errors import BotError, InvalidInput, Problem
-from bot.core.evidence import Evidence, pairing_problems
+from bot.core.errors import BotError, InvalidInput, Problem, Refused
+from bot.core.evidence import Evidence, evidence_file, evidence_json, pairing_problems
 from bot.core.gate import Decision, evaluate, gate_summary
+from bot.core.ladder import ladder_state, windows_state
 from bot.core.ledger import Hold
 from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import check_dns_label, check_version, fill_path, promote_branch
 from bot.core.plan import committed_plan
-from bot.core.policy import Policy
+from bot.core.policy import Policy, duration_seconds
 from bot.core.pulls import PullRequestInfo
 from bot.core.render import (
     ChangeSet,
@@ -44,11 +46,12 @@ from bot.core.trailers import (
     HOLD_LIFTED,
     IMAGE,
     IMAGE_TAG,
+    LADDER_SKIPPED,
     MLFLOW_RUN,
     PREVIOUS_IMAGE_TAG,
     bot_trailers,
 )
-from bot.flows.ledger import read_ledger
+from bot.flows.ledger import landed_commits, read_ledger
 from bot.flows.session import (
     HISTORY,
     Converged,
@@ -61,11 +64,13 @@ from bot.flows.session import (
 )
 from bot.ports import ChampionSource, EnvSession, Forge, SessionOpener, Workspace
 from bot.text.diff import unified_diff
+from bot.text.ladder import closed_reason, ladder_skipped_note
 from bot.text.ledger import held_refusal, lifted_note, rejected_refusal
 from bot.text.proposal import promotion_report, promotion_title, pull_request_body
 from bot.text.report import gate_report_markdown
 
 ForgeFor = Callable[[str], Forge]  # OWNER/NAME -> that repository's forge
+GATE_STATUS = "model-bot/gate"
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,9 @@ class PromoteOptions:
     notify: NotifyTarget | None = None  # `--notify`: where a blocked decision is told
     lift_hold: str | None = None  # `--lift-hold REASON`: promote a rolled-back version again
     reopen: bool = False  # `--reopen`: propose again a version whose PR was closed unmerged
+    skip_ladder: str | None = None  # `--skip-ladder REASON`: the required soak elsewhere
+    now: datetime | None = None  # the clock (windows, soaks); None: now
+    context_markdown: str | None = None  # `advance`: the soak it comes from, atop the PR body
 
 
 @dataclass(frozen=True)
@@ -180,8 +188,11 @@ def plan_promotion(
     files: dict[str, bytes | None] = dict(change.files)
     files.update(dict.fromkeys(change.deleted))  # e.g. a bot-owned AnalysisTemplate no longer used
     files[report_path] = report.encode("utf-8")
+    evidence_path = evidence_file(report_path)
+    files[evidence_path] = evidence_json(evidence)
     before: dict[str, bytes | None] = {path: existing.get(path) for path in files}
     before[report_path] = workspace.read(report_path)
+    before[evidence_path] = workspace.read(evidence_path)
     return _Plan(
         branch=promote_branch(environment, model),
         files=files,
@@ -381,7 +392,11 @@ def _promote(
         reason = f"{plan.meta.environment} already runs {plan.meta.model} {plan.meta.version}"
         return replace(result, reason=reason)
     meta = plan.meta
-    ledger = read_ledger(session, meta.model, meta.environment).ledger
+    refusal, skipped = _ladder_refusal(session, plan, options)
+    if refusal is not None:
+        return replace(result, outcome="blocked", reason=refusal)
+    landed = landed_commits(session, meta.model)
+    ledger = read_ledger(session, meta.model, meta.environment, landed=landed).ledger
     hold = ledger.holds().get(meta.version)
     if hold is not None and options.lift_hold is None:
         return replace(
@@ -405,6 +420,7 @@ def _promote(
             **plan.image_trailers,
             GATE: gate_summary(decision),
             **lifted,
+            **skipped,
             MLFLOW_RUN: evidence.lineage.run_id,
             CODE_COMMIT: evidence.lineage.code_commit,
         },
@@ -445,6 +461,10 @@ def _promote(
     if result.hold_lifted is not None:
         note = lifted_note(result.hold_lifted, options.lift_hold or "no reason given")
         report = f"{note}\n\n{report}"
+    if skipped:
+        report = f"{ladder_skipped_note(options.skip_ladder or '')}\n\n{report}"
+    if options.context_markdown:
+        report = f"{options.context_markdown}\n\n{report}"
     body = pull_request_body(
         report,
         plan.meta,
@@ -489,6 +509,8 @@ def _write_pull(
     if not use_pr or result.body is None:
         return result
     warnings: list[str] = []
+    if converged.pushed is not None:
+        _gate_status(session, converged.pushed, result.decision, warnings)
     open_pull = converged.open_pull
     if open_pull is not None:
         # refresh-pull: an earlier run pushed this change but stopped before updating the PR
@@ -499,6 +521,31 @@ def _write_pull(
     else:
         pr = _open_pull(session, plan, result.body, warnings)
     return replace(result, pull_request=pr, warnings=tuple(warnings))
+
+
+def _ladder_refusal(
+    session: EnvSession, plan: _Plan, options: PromoteOptions
+) -> tuple[str | None, dict[str, str | None]]:
+    """Why the version may not enter the environment now (a freeze, outside its windows, or
+    it did not soak where the environment requires), and the trailers of a skipped ladder.
+    Rollbacks never ask."""
+    meta = plan.meta
+    env_config = plan.config.environment(meta.environment)
+    now = options.now or datetime.now(timezone.utc)
+    windows = windows_state(meta.environment, env_config, now)
+    if not windows.open:
+        return closed_reason(windows), {}
+    required = env_config.requires
+    if required is None:
+        return None, {}
+    if options.skip_ladder is not None:
+        return None, {LADDER_SKIPPED: options.skip_ladder or "no reason given"}
+    ledger = read_ledger(session, meta.model, required).ledger
+    soak = timedelta(seconds=duration_seconds(plan.config.environment(required).soak.duration))
+    state = ladder_state(meta.version, required, ledger, soak, now)
+    if not state.open:
+        return f"{closed_reason(state)}; to promote anyway, pass --skip-ladder REASON", {}
+    return None, {}
 
 
 def _rejected(forge: Forge, plan: _Plan) -> str | None:
@@ -526,6 +573,24 @@ def _rejected(forge: Forge, plan: _Plan) -> str | None:
         forge.closed_by(newest.number),
         newest.closed_at,
     )
+
+
+def _gate_status(session: EnvSession, sha: str, decision: Decision, warnings: list[str]) -> None:
+    """The gate as GitHub sees it: the `model-bot/gate` status of the pushed head. A branch
+    protection rule requiring it keeps a head someone else pushed unmergeable until the bot
+    gates it. Best effort: a token without `statuses: write` leaves a warning."""
+    forge = session.forge
+    assert forge is not None
+    try:
+        forge.set_status(
+            sha,
+            context=GATE_STATUS,
+            state="success" if decision.passed else "failure",
+            description=gate_summary(decision),
+            target_url=None,
+        )
+    except Refused as error:
+        warnings.append(f"the {GATE_STATUS} status was not set: {error}")
 
 
 def _describes(pull: PullRequestInfo, plan: _Plan) -> bool:

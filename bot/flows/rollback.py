@@ -32,6 +32,7 @@ from bot.core.commits import CommitInfo, CommitRequest
 from bot.core.config import BotConfig
 from bot.core.deployment import Deployment, bot_commit_of, introducing_commit
 from bot.core.errors import ExternalError, InvalidInput
+from bot.core.evidence import evidence_file
 from bot.core.ledger import Ledger
 from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import (
@@ -469,10 +470,12 @@ class _Rollback:
         workspace.start_branch(plan.branch, f"origin/{self.session.base}")
         method: Method = "restore"
         if plan.revert_sha is not None:
-            roots = [plan.folder, *([plan.report_path] if plan.report_path else [])]
+            # The promotion also committed its report and evidence: they stay (history).
+            kept = [plan.report_path, evidence_file(plan.report_path)] if plan.report_path else []
+            roots = [plan.folder, *kept]
             if workspace.revert(plan.revert_sha, roots):
-                if plan.report_path:
-                    workspace.restore_paths("HEAD", [plan.report_path])  # keep the report
+                if kept:
+                    workspace.restore_paths("HEAD", kept)
                 files = _folder_files(
                     workspace, plan.folder, plan.paths, None, also=[plan.restore_ref]
                 )

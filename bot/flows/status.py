@@ -7,7 +7,6 @@ The base's commits are read once and every model's ledger is built from them.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from bot.core.names import is_dns_label, parse_bot_branch
 from bot.core.policy import Analysis, Policy, duration_seconds
 from bot.core.render import candidate_paths
 from bot.core.status import OpenProposal, StatusRow, status_row
-from bot.flows.ledger import landed_commits, read_ledger, record_from
+from bot.flows.ledger import landed_commits, model_folders, read_ledger, record_from
 from bot.flows.session import folder_version, model_folder, read_config
 from bot.ports import EnvSession, SessionOpener
 
@@ -71,7 +70,7 @@ def _status(
     rows: list[StatusRow] = []
     warnings: list[str] = []
     for environment in environments:
-        folders = _model_folders(session, config, environment)
+        folders = model_folders(session, config, environment)
         window = analysis_window(policy, environment)
         for model, files in sorted(folders.items()):
             current = folder_version(files, config, record_from(landed, model, environment))
@@ -141,25 +140,6 @@ def _environments_root(config: BotConfig) -> str:
             f"{template!r}: list the environments under `environments:` so status can find them",
         )
     return root
-
-
-def _model_folders(
-    session: EnvSession, config: BotConfig, environment: str
-) -> dict[str, dict[str, bytes]]:
-    """Each model's folder in `environment` at the base's head: model -> its files."""
-    probe = model_folder(config, environment, "model-bot-probe")
-    parent = posixpath.dirname(probe)
-    if posixpath.basename(probe) != "model-bot-probe":
-        raise InvalidInput.one(
-            ".model-bot.yaml", "paths.model_dir", "must end in {model} for status to list models"
-        )
-    files = session.workspace.tree_of("HEAD", [parent])
-    folders: dict[str, dict[str, bytes]] = {}
-    for path, data in files.items():
-        model, _, rest = path[len(parent) + 1 :].partition("/")
-        if rest and "/" not in rest and is_dns_label(model):
-            folders.setdefault(model, {})[path] = data
-    return folders
 
 
 def _open_proposals(

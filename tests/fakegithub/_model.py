@@ -140,6 +140,18 @@ class Review:
 
 
 @dataclass
+class AutoMerge:
+    """An armed auto-merge (GraphQL ``enablePullRequestAutoMerge``), as the REST pull request
+    JSON reports it in ``auto_merge`` (GitHub REST docs, "Get a pull request": ``enabled_by``,
+    ``merge_method`` merge | squash | rebase, ``commit_title``, ``commit_message``)."""
+
+    enabled_by: str  # login
+    merge_method: str  # merge | squash | rebase (the REST spelling)
+    commit_title: str = ""
+    commit_message: str = ""
+
+
+@dataclass
 class PullData:
     id: int
     head_ref: str
@@ -160,7 +172,9 @@ class PullData:
     requested_reviewers: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
-    # (head_sha, base_sha) for which auto-merge detection last ran
+    #: GitHub's native auto-merge, when armed (``enablePullRequestAutoMerge``).
+    auto_merge: AutoMerge | None = None
+    # (head_sha, base_sha) for which merged-by-push detection last ran
     checked: tuple[str, str] | None = None
     #: time.time() at creation (``lag_pull_listing`` hides young pull requests)
     created_ts: float = field(default_factory=time.time)
@@ -218,6 +232,8 @@ class Repo:
     allow_merge_commit: bool = True
     allow_squash_merge: bool = True
     allow_rebase_merge: bool = True
+    #: "Allow auto-merge" (``allow_auto_merge``; off by default on GitHub).
+    allow_auto_merge: bool = False
     #: Defaults of a squash merge's commit title and message (``set_squash_message``).
     squash_merge_commit_title: str = "COMMIT_OR_PR_TITLE"
     squash_merge_commit_message: str = "COMMIT_MESSAGES"

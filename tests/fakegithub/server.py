@@ -15,8 +15,12 @@ GitHub's own status, headers and body: ``set_merge_methods``, ``base_branch_modi
 ``rate_limit_primary``, ``head_not_yet_visible``, ``lag_pull_listing``, ``deny_push``,
 ``hide_contents``, ``add_team``, ``refuse_labels``, plus ``inject`` / ``drop_response`` /
 ``latency``. Settings and seeding as a repository's admin or another user would do them:
-``set_squash_message`` (the squash commit's default title and message), ``add_review``. Always on, as on GitHub: an open PR's ``merge_commit_sha`` is its test merge
-commit, and the first read after its creation or a push answers ``mergeable: null``.
+``set_squash_message`` (the squash commit's default title and message), ``add_review``,
+``set_auto_merge_allowed`` ("Allow auto-merge", off by default as on GitHub). Always on, as on
+GitHub: an open PR's ``merge_commit_sha`` is its test merge commit, the first read after its
+creation or a push answers ``mergeable: null``, reading a branch's protection needs admin, and
+an armed auto-merge (GraphQL ``enablePullRequestAutoMerge`` at ``/api/graphql``) merges the PR
+once its base's protection is met (synchronously, on the status or review that meets it).
 """
 
 from __future__ import annotations
@@ -419,22 +423,40 @@ class FakeGitHub:
         latest APPROVED review of each user with write access counts), then
         'Required status check "CTX" is expected.' (a context needs a "success" commit status
         on the head: ``set_commit_status`` or ``POST /statuses/{sha}``). Such a PR's
-        ``mergeable_state`` is "blocked" (``mergeable`` stays true)."""
+        ``mergeable_state`` is "blocked" (``mergeable`` stays true). ``GET .../branches/{branch}
+        /protection`` reports the rules (to admins only, as on GitHub). An armed auto-merge
+        that the new rules no longer hold back merges at once."""
         if required_reviews < 0:
             raise ValueError("required_reviews must be >= 0")
         with self._backend.lock:
-            self._repo(owner, name).protections[branch] = BranchProtection(
+            repo = self._repo(owner, name)
+            repo.protections[branch] = BranchProtection(
                 required_reviews=required_reviews, required_checks=tuple(required_checks)
             )
+            self._backend.run_auto_merges(repo)
 
     def set_commit_status(
         self, owner: str, name: str, sha: str, context: str, state: str = "success"
     ) -> None:
-        """Seed a commit status (``state``: error|failure|pending|success) of ``context``."""
+        """Seed a commit status (``state``: error|failure|pending|success) of ``context``.
+        Like ``POST /statuses/{sha}``, it merges a PR whose armed auto-merge it unblocks."""
         if state not in ("error", "failure", "pending", "success"):
             raise ValueError(f"unknown state {state!r}")
         with self._backend.lock:
-            self._repo(owner, name).statuses.setdefault(sha.lower(), {})[context] = state
+            repo = self._repo(owner, name)
+            repo.statuses.setdefault(sha.lower(), {})[context] = state
+            self._backend.run_auto_merges(repo)
+
+    def set_auto_merge_allowed(self, owner: str, name: str, allowed: bool) -> None:
+        """The repository's "Allow auto-merge" setting (``allow_auto_merge`` in its JSON; also
+        settable by ``PATCH /repos/{o}/{r}``; GitHub REST docs, "Update a repository":
+        https://docs.github.com/en/rest/repos/repos#update-a-repository). Off by default, as on
+        GitHub ("Managing auto-merge for pull requests in your repository"). While it is off,
+        ``enablePullRequestAutoMerge`` answers the GraphQL error "Pull request Auto merge is not
+        allowed for this repository" (recorded in PyGithub's
+        tests/ReplayData/PullRequest.testEnableAutomergeError.txt)."""
+        with self._backend.lock:
+            self._repo(owner, name).allow_auto_merge = bool(allowed)
 
     def head_not_yet_visible(self, owner: str, name: str, *, times: int = 1) -> None:
         """The next ``times`` ``POST /repos/{o}/{r}/pulls`` answer 422 "Validation Failed" with
@@ -543,6 +565,7 @@ class FakeGitHub:
                 pd.requested_reviewers = [
                     u for u in pd.requested_reviewers if u.lower() != user.login.lower()
                 ]
+            self._backend.run_auto_merges(repo)  # an approval may unblock an armed auto-merge
             return review.id
 
     def repo_path(self, owner: str, name: str) -> Path:
@@ -963,6 +986,9 @@ class FakeGitHub:
         self, method: str, path: str, raw_query: str, headers: Mapping[str, str], body: bytes
     ) -> _Response | None:
         prefix = "/api/v3" if path == "/api/v3" or path.startswith("/api/v3/") else ""
+        if path.rstrip("/") == "/api/graphql":
+            # PyGithub's GraphQL URL for base_url ``.../api/v3`` (GHES): ``.../api/graphql``.
+            prefix = "/api"
         rel = path[len(prefix) :] or "/"
         query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
         with self._meta_lock:

@@ -1404,3 +1404,273 @@ def test_squash_settings_through_patch_repo(world: World) -> None:
     assert world.gh.get_repo(f"{OWNER}/{NAME}").squash_merge_commit_title == "COMMIT_OR_PR_TITLE"
     with pytest.raises(ValueError):
         fake.set_squash_message(OWNER, NAME, title="PR_BODY")
+
+
+# --------------------------------------------------------------------------- auto-merge (GraphQL)
+AUTO_MERGE_DOC = (
+    "https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/"
+    "incorporating-changes-from-a-pull-request/automatically-merging-a-pull-request"
+)
+
+
+def graphql_error(call: Callable[[], object]) -> dict[str, object]:
+    """The one GraphQL error of a refused mutation (PyGithub raises 400 for any `errors`)."""
+    err = error_of(call)
+    assert err.status == 400
+    (only,) = err.data["errors"]
+    return only
+
+
+def test_enable_auto_merge_refusals_are_graphql_errors(world: World) -> None:
+    """`PullRequest.enable_automerge` posts GraphQL `enablePullRequestAutoMerge` to
+    `/api/graphql` (PyGithub's GraphQL URL for a GHES-style base_url `.../api/v3`). Refusals
+    answer HTTP 200 with `{"data": {"enablePullRequestAutoMerge": null}, "errors":
+    [{"locations", "message", "path", "type": "UNPROCESSABLE"}]}`, as recorded in PyGithub's
+    tests/ReplayData/PullRequest.testEnableAutomergeError.txt ("Pull request Auto merge is not
+    allowed for this repository"; the repository's `allow_auto_merge`, off by default). With
+    auto-merge allowed, a PR that could merge now is refused "Pull request Pull request is in
+    clean status" (recorded with type UNPROCESSABLE in iterative/workshop-uncool-mlops'
+    README, 2022, and peter-evans/enable-pull-request-automerge issue #1118, 2025: GitHub
+    arms auto-merge only while a rule of the base's protection is unmet); a closed one "Pull
+    request Pull request is closed" (peter-evans/enable-pull-request-automerge issue #1060);
+    a disallowed method "Merge method merge commits are not allowed on this repository"
+    (hashicorp/homebrew-tap PR #372). Not verified: "... is in dirty status" for a conflict.
+    `locations` points at the mutation's field in the query (line 8, column 13 in the 2022
+    recording's multi-line query; PyGithub's recording says column 81, which fits the longer
+    operation name of an older PyGithub query, 18 characters more than today's).
+    """
+    fake = world.fake
+    pr = world.pr("feat")
+    assert world.repo.allow_auto_merge is False
+    refused = error_of(lambda: pr.enable_automerge(merge_method="SQUASH"))
+    assert refused.status == 400
+    assert refused.data == {
+        "data": {"enablePullRequestAutoMerge": None},
+        "errors": [
+            {
+                "locations": [{"column": 63, "line": 1}],
+                "message": "Pull request Auto merge is not allowed for this repository",
+                "path": ["enablePullRequestAutoMerge"],
+                "type": "UNPROCESSABLE",
+            }
+        ],
+    }
+    assert fake.requests[-1] == ("POST", "/graphql", {})
+
+    fake.set_auto_merge_allowed(OWNER, NAME, True)
+    clean = graphql_error(lambda: pr.enable_automerge(merge_method="SQUASH"))
+    assert (clean["type"], clean["message"]) == (
+        "UNPROCESSABLE",
+        "Pull request Pull request is in clean status",
+    )
+    fake.protect_branch(OWNER, NAME, "main", required_checks=["ci"])
+    fake.set_commit_status(OWNER, NAME, pr.head.sha, "ci", "success")  # nothing left to wait for
+    assert graphql_error(pr.enable_automerge)["message"] == (
+        "Pull request Pull request is in clean status"
+    )
+    fake.set_merge_methods(OWNER, NAME, merge=False)
+    fake.set_commit_status(OWNER, NAME, pr.head.sha, "ci", "pending")
+    assert graphql_error(pr.enable_automerge)["message"] == (
+        "Merge method merge commits are not allowed on this repository"
+    )
+    fake.commit_files(OWNER, NAME, "clash", {"prod.yaml": "v: left\n"}, "Left")
+    fake.commit_files(OWNER, NAME, "main", {"prod.yaml": "v: right\n"}, "Right")
+    clash = world.repo.create_pull(base="main", head="clash", title="Clash")
+    assert graphql_error(lambda: clash.enable_automerge(merge_method="SQUASH"))["message"] == (
+        "Pull request Pull request is in dirty status"
+    )
+    clash.edit(state="closed")
+    assert graphql_error(lambda: clash.enable_automerge(merge_method="SQUASH"))["message"] == (
+        "Pull request Pull request is closed"
+    )
+    assert world.repo.get_pull(pr.number).auto_merge is None  # nothing was armed
+
+
+def test_auto_merge_merges_once_required_checks_pass(world: World) -> None:
+    """An armed auto-merge shows in the REST PR JSON as `auto_merge` (`enabled_by`,
+    `merge_method` in REST spelling, `commit_title`, `commit_message`: GitHub REST docs, "Get a
+    pull request", https://docs.github.com/en/rest/pulls/pulls#get-a-pull-request, and the
+    `auto-merge` schema of GitHub's OpenAPI description; empty strings when none were given,
+    as recorded in google/go-github issue #1881) and in the list shape. The success answer is
+    `{"data": {"enablePullRequestAutoMerge": {"actor": {"avatarUrl", "login", "resourcePath",
+    "url"}, "clientMutationId": null}}}` (PyGithub's PullRequest.testEnableAutomerge.txt).
+    GitHub merges the PR "when all required reviews are met and all required status checks
+    have passed" (AUTO_MERGE_DOC), by the method armed, merged by whoever armed it; the fake
+    merges synchronously, on the status that turns the last required check green (GitHub
+    merges asynchronously, moments later).
+    """
+    fake = world.fake
+    fake.set_auto_merge_allowed(OWNER, NAME, True)
+    fake.protect_branch(OWNER, NAME, "main", required_checks=["ci"])
+    pr = world.pr("feat")
+    answer = pr.enable_automerge(
+        merge_method="SQUASH", commit_headline="Promote feat", commit_body="Model: m"
+    )
+    assert answer == {
+        "actor": {
+            "avatarUrl": f"{fake.base_url}/avatars/u/{world.bot.id}?v=4",
+            "login": "promo-bot",
+            "resourcePath": "/promo-bot",
+            "url": f"{fake.base_url}/promo-bot",
+        },
+        "clientMutationId": None,
+    }
+    armed = world.repo.get_pull(pr.number)
+    assert armed.auto_merge["merge_method"] == "squash"
+    assert armed.auto_merge["enabled_by"]["login"] == "promo-bot"
+    assert (armed.auto_merge["commit_title"], armed.auto_merge["commit_message"]) == (
+        "Promote feat",
+        "Model: m",
+    )
+    (listed,) = world.repo.get_pulls(state="open")
+    assert listed.raw_data["auto_merge"]["merge_method"] == "squash"
+
+    world.repo.get_commit(pr.head.sha).create_status("pending", context="ci")
+    assert not world.repo.get_pull(pr.number).merged
+    as_alice = fake.client(world.alice.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    as_alice.get_commit(pr.head.sha).create_status("success", context="ci")
+    merged = world.repo.get_pull(pr.number)
+    assert merged.merged and merged.state == "closed"
+    assert merged.merged_by.login == "promo-bot"  # who armed it, not who posted the status
+    tip = bare_git(fake, "rev-parse", "refs/heads/main")
+    assert merged.merge_commit_sha == tip
+    assert len(bare_git(fake, "log", "-1", "--format=%P", tip).split()) == 1  # squashed
+    assert bare_git(fake, "log", "-1", "--format=%B", tip) == "Promote feat\n\nModel: m"
+
+
+def test_auto_merge_waits_for_approving_reviews_and_can_be_disabled(world: World) -> None:
+    """Required approving reviews hold an armed auto-merge until they are met: an approval
+    through `POST /pulls/{n}/reviews` or `add_review` merges the PR then, with the method
+    armed (a merge commit here: MERGE is the mutation's default). `disablePullRequestAutoMerge`
+    (PyGithub's PullRequest.testDisableAutomerge.txt: the same answer shape) clears
+    `auto_merge`, and nothing merges.
+    """
+    fake = world.fake
+    fake.set_auto_merge_allowed(OWNER, NAME, True)
+    fake.protect_branch(OWNER, NAME, "main", required_reviews=1)
+    first, second = world.pr("one"), world.pr("two")
+    first.enable_automerge()
+    second.enable_automerge(merge_method="REBASE")
+    assert second.disable_automerge()["actor"]["login"] == "promo-bot"
+    assert world.repo.get_pull(second.number).auto_merge is None
+    as_alice = fake.client(world.alice.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    as_alice.get_pull(second.number).create_review(event="APPROVE")
+    assert not world.repo.get_pull(second.number).merged  # disarmed: stays open
+    fake.add_user("reader")
+    fake.set_permission(OWNER, NAME, "reader", "read")
+    fake.add_review(OWNER, NAME, first.number, "reader")  # no write access: does not count
+    assert not world.repo.get_pull(first.number).merged
+    fake.add_review(OWNER, NAME, first.number, "alice")
+    merged = world.repo.get_pull(first.number)
+    assert merged.merged and merged.merged_by.login == "promo-bot"
+    assert len(bare_git(fake, "log", "-1", "--format=%P", merged.merge_commit_sha).split()) == 2
+
+
+def test_auto_merge_graphql_edges(world: World) -> None:
+    """An unknown `pullRequestId` answers one error of type NOT_FOUND "Could not resolve to a
+    node with the global id of 'ID'." (as GitHub words it for any node id), which PyGithub
+    raises as UnknownObjectException (404). `POST /graphql` (github.com's path) is served as
+    `/api/graphql` is. Under `enforce_permissions` a read-only collaborator is refused "Pull
+    request User is not allowed to push to this repository" (gh's output in
+    dependabot/fetch-metadata issue #646; its `type` is not verified). A query other than the
+    two mutations gets a fake-only error (the fake has no GraphQL schema).
+    """
+    fake = world.fake
+    fake.set_auto_merge_allowed(OWNER, NAME, True)
+    fake.protect_branch(OWNER, NAME, "main", required_checks=["ci"])
+    pr = world.pr("feat")
+    requester = world.gh.requester
+    with pytest.raises(github.UnknownObjectException):
+        requester.graphql_named_mutation(
+            "enablePullRequestAutoMerge", {"pullRequestId": "PR_nope"}, "clientMutationId"
+        )
+    headers = {"Authorization": f"token {world.bot.token}"}
+    query = (
+        "mutation($input: EnablePullRequestAutoMergeInput!) {\n"
+        "  enablePullRequestAutoMerge(input: $input) { clientMutationId }\n}"
+    )
+    answer = requests.post(
+        f"{fake.base_url}/graphql",
+        headers=headers,
+        json={"query": query, "variables": {"input": {"pullRequestId": pr.node_id}}},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert answer.json()["data"]["enablePullRequestAutoMerge"]["clientMutationId"] is None
+    assert world.repo.get_pull(pr.number).auto_merge["merge_method"] == "merge"
+    other = requests.post(
+        f"{fake.base_url}/api/graphql",
+        headers=headers,
+        json={"query": "{ viewer { login } }"},
+        timeout=10,
+    )
+    assert other.status_code == 200 and "errors" in other.json()
+
+    fake.enforce_permissions = True
+    reader = fake.add_user("reader")
+    fake.set_permission(OWNER, NAME, "reader", "read")
+    as_reader = fake.client(reader.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    refused = graphql_error(as_reader.get_pull(pr.number).enable_automerge)
+    assert refused["message"] == "Pull request User is not allowed to push to this repository"
+
+
+def test_allow_auto_merge_through_patch_repo(world: World) -> None:
+    """`allow_auto_merge` in the repository JSON, settable by `PATCH /repos/{o}/{r}`
+    (PyGithub's `Repository.edit(allow_auto_merge=...)`; GitHub REST docs, "Update a
+    repository", REPO_UPDATE_DOC: "Whether to allow Auto-merge to be used on pull requests.",
+    default false)."""
+    assert world.repo.allow_auto_merge is False
+    world.repo.edit(allow_auto_merge=True)
+    assert world.gh.get_repo(f"{OWNER}/{NAME}").allow_auto_merge is True
+    world.repo.edit(allow_auto_merge=False)
+    assert world.gh.get_repo(f"{OWNER}/{NAME}").allow_auto_merge is False
+
+
+def test_get_branch_protection(world: World) -> None:
+    """`GET /repos/{o}/{r}/branches/{branch}/protection` (GitHub REST docs, "Get branch
+    protection": https://docs.github.com/en/rest/branches/branch-protection#get-branch-protection):
+    `required_status_checks` (`contexts`, `checks`) and `required_pull_request_reviews`
+    (`required_approving_review_count`) as `protect_branch` set them, each only when that rule
+    is on. An unprotected branch answers 404 {"message": "Branch not protected",
+    "documentation_url": PROTECTION_DOC, "status": "404"}, as recorded (e.g. in
+    0ssol1620-byte/tavonel-saas-foundation's docs, 2026). It needs admin rights: a token
+    without them gets 404 "Not Found" with the same documentation_url (recorded for an
+    account with pull access in quatricmorph/quatricmorph's notes; "measured live" against
+    cli/cli in another recording), even where the branch is protected; the branch's own
+    `protected` / `protection` summary ("Get a branch") stays readable.
+    """
+    fake = world.fake
+    doc = "https://docs.github.com/rest/branches/branch-protection#get-branch-protection"
+    admin = fake.add_user("root")
+    fake.set_permission(OWNER, NAME, "root", "admin")
+    as_admin = fake.client(admin.token, retry=None).get_repo(f"{OWNER}/{NAME}")
+    path = f"/repos/{OWNER}/{NAME}/branches/main/protection"
+    unprotected = raw(fake, admin.token, "GET", path)
+    assert unprotected.status_code == 404
+    assert unprotected.json() == {
+        "message": "Branch not protected",
+        "documentation_url": doc,
+        "status": "404",
+    }
+    fake.protect_branch(OWNER, NAME, "main", required_reviews=2, required_checks=["ci", "lint"])
+    rules = as_admin.get_branch("main").get_protection()
+    assert rules.required_status_checks.contexts == ["ci", "lint"]
+    assert rules.raw_data["required_status_checks"]["checks"] == [
+        {"context": "ci", "app_id": None},
+        {"context": "lint", "app_id": None},
+    ]
+    assert rules.required_pull_request_reviews.required_approving_review_count == 2
+    assert rules.enforce_admins is False
+    fake.protect_branch(OWNER, NAME, "main", required_checks=["ci"])
+    only_checks = raw(fake, admin.token, "GET", path).json()
+    assert "required_pull_request_reviews" not in only_checks
+    assert only_checks["url"] == f"{fake.api_url}{path}"
+
+    as_writer = raw(fake, world.bot.token, "GET", path)
+    assert (as_writer.status_code, as_writer.json()) == (
+        404,
+        {"message": "Not Found", "documentation_url": doc, "status": "404"},
+    )
+    summary = world.repo.get_branch("main")
+    assert summary.protected is True
+    assert summary.raw_data["protection"]["required_status_checks"]["contexts"] == ["ci"]

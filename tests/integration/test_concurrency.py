@@ -56,6 +56,7 @@ def expected_files(model: str, version: str) -> set[str]:
         f"{folder(model)}/rollout.yaml",
         f"{folder(model)}/analysis-template.yaml",
         f"reports/production/{model}/{version}.md",
+        f"reports/production/{model}/{version}.evidence.json",
     }
 
 

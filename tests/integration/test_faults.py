@@ -184,6 +184,7 @@ def assert_one_promotion(
         f"{folder}/rollout.yaml",
         f"{folder}/analysis-template.yaml",
         f"reports/{ENVIRONMENT}/{model}/{version}.md",
+        f"reports/{ENVIRONMENT}/{model}/{version}.evidence.json",
     }
     values = git(fake, "show", f"{tip}:{folder}/values.yaml")
     assert f'tag: "{version}-abc1234"   # bumped by model-bot' in values

@@ -519,7 +519,11 @@ def test_promote_merge_analyze_revert_restores_the_folder(
     after6 = bare_git(bare, "rev-parse", "main")
     assert diff(bare, seed, after6, [f"{DIR}/{n}" for n in layout.files]) == layout.first
     assert names(bare, seed, after6) == sorted(
-        [f"A\treports/{ENVIRONMENT}/{MODEL}/6.md", f"M\t{DIR}/{layout.edited}"]
+        [
+            f"A\treports/{ENVIRONMENT}/{MODEL}/6.md",
+            f"A\treports/{ENVIRONMENT}/{MODEL}/6.evidence.json",  # what `advance` re-gates
+            f"M\t{DIR}/{layout.edited}",
+        ]
         + [f"A\t{DIR}/{n}" for n in layout.added]
     )
     assert trailers(bare, after6) == {

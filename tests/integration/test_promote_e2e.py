@@ -242,16 +242,19 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     # request), look for an open PR and, with none open, for a closed one that rejected this
     # version, open it, label it, request reviewers: users and teams apart, since GitHub
     # drops every reviewer of a request when it refuses one team.
-    assert env.calls() == [
+    assert [
+        c if "/statuses/" not in c else "POST /repos/acme/env/statuses/SHA" for c in env.calls()
+    ] == [
         "GET /repos/acme/env",
         "GET /repos/acme/env/pulls",
         "GET /repos/acme/env/pulls",
+        "POST /repos/acme/env/statuses/SHA",  # model-bot/gate on the pushed head
         "POST /repos/acme/env/pulls",
         "POST /repos/acme/env/issues/1/labels",
         "POST /repos/acme/env/pulls/1/requested_reviewers",
         "POST /repos/acme/env/pulls/1/requested_reviewers",
     ]
-    assert env.fake.request_count() == 7
+    assert env.fake.request_count() == 8
 
     pulls = env.fake.pulls("acme", "env")
     assert len(pulls) == 1
@@ -270,6 +273,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
         f"{folder}/rollout.yaml": "added",
         f"{folder}/analysis-template.yaml": "added",
         f"reports/production/{model}/2.md": "added",
+        f"reports/production/{model}/2.evidence.json": "added",
     }
     values_diff = git(
         env.bare, "diff", "--unified=0", "main", branch, "--", f"{folder}/values.yaml"
@@ -342,9 +346,12 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     newer = promote(env, *from_mlflow(registry, "3"))
     assert newer.exit_code == 0, newer
     assert "outcome: updated\n" in newer.stdout and "pull request: #1 " in newer.stdout
-    assert env.calls() == [
+    assert [
+        c if "/statuses/" not in c else "POST /repos/acme/env/statuses/SHA" for c in env.calls()
+    ] == [
         "GET /repos/acme/env",
         "GET /repos/acme/env/pulls",
+        "POST /repos/acme/env/statuses/SHA",  # model-bot/gate on the new head
         "PATCH /repos/acme/env/pulls/1",
         "POST /repos/acme/env/issues/1/comments",
     ]
@@ -373,6 +380,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
         f"{folder}/rollout.yaml": "added",
         f"{folder}/analysis-template.yaml": "added",
         f"reports/production/{model}/3.md": "added",
+        f"reports/production/{model}/3.evidence.json": "added",
     }
 
 
