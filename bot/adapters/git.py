@@ -483,18 +483,7 @@ class EnvRepo:
         batch = self._run_ok(
             "cat-file", "--batch", input="".join(f"{oid}\n" for oid in blobs.values()).encode()
         )
-        contents: dict[str, bytes] = {}
-        out = batch.stdout
-        pos = 0
-        for rel, oid in blobs.items():
-            header_end = out.index(b"\n", pos)
-            got_oid, _, size = out[pos:header_end].decode().split(" ")
-            if got_oid != oid:
-                raise ExternalError(f"git cat-file returned {got_oid} for {oid}")
-            start = header_end + 1
-            contents[rel] = out[start : start + int(size)]
-            pos = start + int(size) + 1
-        return contents
+        return _read_batch(batch.stdout, blobs)
 
     def _prefetch(self, commit: str, specs: Sequence[str]) -> None:
         """Fetch the blobs under `specs` that the partial clone lacks, in one round trip."""
@@ -842,16 +831,7 @@ class EnvRepo:
             "cat-file", "--batch", env=env,
             input="".join(f"{oid}\n" for oid in blobs.values()).encode(),
         )  # fmt: skip
-        out, pos, contents = batch.stdout, 0, {}
-        for rel, oid in blobs.items():
-            header_end = out.index(b"\n", pos)
-            got_oid, _, size = out[pos:header_end].decode().split(" ")
-            if got_oid != oid:
-                raise ExternalError(f"git cat-file returned {got_oid} for {oid}")
-            start = header_end + 1
-            contents[rel] = out[start : start + int(size)]
-            pos = start + int(size) + 1
-        return contents
+        return _read_batch(batch.stdout, blobs)
 
     def _tree_entries(self, oid: str, env: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
         """(mode, kind, name, oid) of a tree of the history clone, fetched when missing."""
@@ -1069,6 +1049,21 @@ class EnvRepo:
             raise ExternalError("git is not installed (or not on PATH)") from None
         assert isinstance(stdout, bytes)
         return _Result(int(status), stdout, str(stderr))
+
+
+def _read_batch(out: bytes, blobs: Mapping[str, str]) -> dict[str, bytes]:
+    """path -> bytes from `git cat-file --batch` output for `blobs` (path -> oid, in order)."""
+    contents: dict[str, bytes] = {}
+    pos = 0
+    for rel, oid in blobs.items():
+        header_end = out.index(b"\n", pos)
+        got_oid, _, size = out[pos:header_end].decode().split(" ")
+        if got_oid != oid:
+            raise ExternalError(f"git cat-file returned {got_oid} for {oid}")
+        start = header_end + 1
+        contents[rel] = out[start : start + int(size)]
+        pos = start + int(size) + 1
+    return contents
 
 
 def _parse_log(out: bytes) -> list[CommitInfo]:

@@ -18,7 +18,6 @@ not registered in MLflow, an image tag that is no MLflow version) is skipped and
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -26,15 +25,13 @@ from typing import Literal
 from bot.core.config import CONFIG_FILE, BotConfig, RegistryConfig
 from bot.core.errors import InvalidInput
 from bot.core.ledger import LandedCommit
-from bot.core.names import is_dns_label
 from bot.core.registry import deployment_tags, missing_tags, plan_alias, rollback_tags
 from bot.core.untrusted import one_line, truncate
-from bot.flows.ledger import deployment_at_head, landed_commits, read_ledger
-from bot.flows.session import check_environment, model_folder
+from bot.flows.ledger import deployment_at_head, landed_commits, model_folders, read_ledger
+from bot.flows.session import check_environment
 from bot.ports import EnvSession, Registry
 
 SyncOutcome = Literal["moved", "unchanged", "tagged", "skipped"]
-_PROBE = "model-bot-probe"
 REASON_SHOWN = 120  # characters of a rollback's reason on its line (the tag holds it whole)
 
 
@@ -136,7 +133,7 @@ def sync_registry(
                 )
             )
             continue
-        for model in _models(session, config, environment):
+        for model in sorted(model_folders(session, config, environment)):
             _follow(
                 session,
                 registry,
@@ -206,24 +203,6 @@ def _environments(settings: RegistryConfig, wanted: Sequence[str] | None) -> lis
             f"{known}; see registry.aliases in {CONFIG_FILE})",
         )
     return list(dict.fromkeys(wanted))
-
-
-def _models(session: EnvSession, config: BotConfig, environment: str) -> list[str]:
-    """The models with a folder in `environment` at the base's head."""
-    probe = model_folder(config, environment, _PROBE)
-    parent = posixpath.dirname(probe)
-    if posixpath.basename(probe) != _PROBE:
-        raise InvalidInput.one(
-            CONFIG_FILE,
-            "paths.model_dir",
-            "must end in {model} for the registry sync to list models",
-        )
-    models: set[str] = set()
-    for path in session.workspace.tree_of("HEAD", [parent]):
-        model, _, rest = path[len(parent) + 1 :].partition("/")
-        if rest and "/" not in rest and is_dns_label(model):
-            models.add(model)
-    return sorted(models)
 
 
 def _follow(
