@@ -77,7 +77,7 @@ class Forge(Protocol):
         protected; None when its rules cannot be read (e.g. the token lacks admin rights)."""
         ...
 
-    def enable_auto_merge(self, number: int, method: str) -> str | None:
+    def enable_auto_merge(self, number: int, method: str | None = None) -> str | None:
         """Arm the forge's native auto-merge with `method` (merge | squash | rebase): None
         when armed, else the forge's refusal as one line (refusals are not raised)."""
         ...

@@ -34,8 +34,8 @@ fail() {
 
 command="${INPUT_COMMAND:-}"
 case "$command" in
-  gate | promote | analyze | rollback | chatops | status | history | event) ;;
-  *) fail command "unknown command '$command' (use gate, promote, analyze, rollback, chatops, status, history or event)" ;;
+  gate | promote | analyze | rollback | chatops | status | history | event | advance) ;;
+  *) fail command "unknown command '$command' (use gate, promote, analyze, rollback, chatops, status, history, event or advance)" ;;
 esac
 
 # The YAML 1.2 core schema's booleans, as core.getBooleanInput reads them.
@@ -119,6 +119,14 @@ case "$command" in
     option --model "${INPUT_MODEL:-}"
     option --environment "${INPUT_ENVIRONMENT:-}"
     forge
+    ;;
+  advance)
+    option --from "${INPUT_ENVIRONMENT:-}"
+    option --model "${INPUT_MODEL:-}"
+    option --policy "${INPUT_POLICY:-}"
+    option --prometheus-url "${INPUT_PROMETHEUS_URL:-}"
+    forge
+    dry_run
     ;;
   event)
     option --event-path "${GITHUB_EVENT_PATH:-}"

@@ -636,7 +636,7 @@ class Forge:
 
         return self._call(f"read the protection of {branch}", action)
 
-    def enable_auto_merge(self, number: int, method: str) -> str | None:
+    def enable_auto_merge(self, number: int, method: str | None = None) -> str | None:
         """Arm GitHub's auto-merge on #`number` (GraphQL `enablePullRequestAutoMerge`): GitHub
         merges it by `method` (merge | squash | rebase) once its base's protection is met.
 
@@ -650,6 +650,8 @@ class Forge:
         are told apart by their `type`, never by their text."""
         from github import GithubException
 
+        if method is None:  # the first method the repository allows, as merge_pull picks
+            method = self._merge_method()
         if method not in AUTO_MERGE_METHODS:
             raise InvalidInput.one(
                 "merge method",

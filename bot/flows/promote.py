@@ -613,7 +613,31 @@ def _open_pull(session: EnvSession, plan: _Plan, body: str, warnings: list[str])
     if add_labels(forge, pr.number, labels, warnings):
         pr = replace(pr, labels=tuple(dict.fromkeys([*pr.labels, *labels])))
     request_configured_reviewers(forge, plan.config, plan.meta.environment, pr.number, warnings)
+    if plan.config.environment(plan.meta.environment).auto_merge:
+        _arm_auto_merge(forge, session.base, pr.number, warnings)
     return pr
+
+
+def _arm_auto_merge(forge: Forge, base: str, number: int, warnings: list[str]) -> None:
+    """`auto_merge: true`: GitHub's own auto-merge, armed only where the base requires status
+    checks or reviews; otherwise it would merge at once, before anyone looked: left to a
+    person, and said."""
+    required = forge.base_requires_checks(base)
+    if required is False:
+        warnings.append(
+            f"auto-merge not armed: {base} requires no status checks or reviews, so GitHub would "
+            "merge at once; protect it (e.g. require model-bot/gate) to let the bot arm it"
+        )
+        return
+    if required is None:
+        warnings.append(
+            f"auto-merge not armed: {base}'s protection cannot be read with this token "
+            "(it needs admin); arm it by hand"
+        )
+        return
+    refused = forge.enable_auto_merge(number)
+    if refused is not None:
+        warnings.append(f"auto-merge not armed: {refused}")
 
 
 def _labels(plan: _Plan) -> list[str]:

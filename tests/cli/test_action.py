@@ -549,7 +549,7 @@ def test_an_unknown_command_fails_first_and_names_the_input(run_action: RunActio
     assert len(run.steps) == 1  # nothing installed for a typo
     assert run.annotations == [
         "::error title=model-bot::input command: unknown command 'deploy' "
-        "(use gate, promote, analyze, rollback, chatops, status, history or event)"
+        "(use gate, promote, analyze, rollback, chatops, status, history, event or advance)"
     ]
 
 
