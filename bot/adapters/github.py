@@ -728,6 +728,18 @@ class Forge:
 
         self._call(f"set the {context} status of {sha[:12]}", action)
 
+    def commit_statuses(self, sha: str) -> dict[str, str]:
+        """context -> the newest state of the commit statuses of `sha` ("List commit statuses
+        for a reference": newest first, so the first of each context wins)."""
+
+        def action() -> dict[str, str]:
+            found: dict[str, str] = {}
+            for status in self._repo.get_commit(sha).get_statuses():
+                found.setdefault(status.context, status.state)
+            return found
+
+        return self._call(f"read the statuses of {sha[:12]}", action)
+
     def comments(self, number: int) -> list[CommentInfo]:
         def action() -> list[CommentInfo]:
             return [

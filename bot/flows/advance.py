@@ -29,6 +29,8 @@ from bot.flows.session import folder_files, read_config
 from bot.ports import EnvSession, SessionOpener
 from bot.text.ladder import moment
 
+ROLLOUT_STATUS = "model-bot/rollout"  # what `model-bot event` sets on a completed rollout
+
 
 @dataclass(frozen=True)
 class SoakVerdict:
@@ -156,6 +158,10 @@ def _advance_one(
     running = target_ledger.current
     if running is not None and running.version == state.version:
         return line("unchanged", f"{target} already runs {state.version}")
+    if soak.rollout_completed:
+        refusal = _rollout_not_completed(session, ledger, source)
+        if refusal is not None:
+            return line("blocked", refusal)
     files = folder_files(session.workspace, deployment.folder, deployment.paths, "HEAD")
     soak_markdown = ""
     if soak.analysis:
@@ -169,6 +175,26 @@ def _advance_one(
         return line("unchanged", f"dry run: {target} would be proposed {state.version}")
     proposed = run_promote(evidence, target, context)
     return line(proposed.outcome, proposed.reason, proposed.pull_request)
+
+
+def _rollout_not_completed(session: EnvSession, ledger: Ledger, environment: str) -> str | None:
+    """`soak.rollout_completed`: the `model-bot/rollout` status (set by `model-bot event` when
+    Argo Rollouts says the rollout completed) must be `success` on the commit that brought the
+    version in force."""
+    current = ledger.current
+    assert current is not None
+    if session.forge is None:
+        return (
+            f"soak.rollout_completed needs GitHub's commit statuses: a local env repo has none "
+            f"(turn it off for {environment})"
+        )
+    state = session.forge.commit_statuses(current.commit).get(ROLLOUT_STATUS)
+    if state == "success":
+        return None
+    return (
+        f"the rollout of {current.version} in {environment} has not completed "
+        f"({ROLLOUT_STATUS} is {state or 'not set'} on {current.commit[:12]})"
+    )
 
 
 def _committed_evidence(

@@ -255,3 +255,24 @@ def test_closed_by_of_a_closed_unmerged_pull(
     assert forge.pulls_for_commit(pr.head_sha) == []  # not on main, not open
     (listed,) = forge.find_pulls("promote-h", state="closed")
     assert listed.closed_at == closed.closed_at and listed.merged_by is None
+
+
+def test_commit_statuses_are_the_newest_state_of_each_context(
+    fake: FakeGitHub, forge: Forge
+) -> None:
+    """ "List commit statuses for a reference" (newest first: the first of each context wins),
+    https://docs.github.com/en/rest/commits/statuses#list-commit-statuses-for-a-reference;
+    `advance` reads `model-bot/rollout` there (`soak.rollout_completed`)."""
+    owner, name = REPO.split("/")
+    sha = fake.branch_sha(owner, name, "main")
+    assert sha is not None
+    assert forge.commit_statuses(sha) == {}
+    fake.set_commit_status(owner, name, sha, "model-bot/rollout", "pending")
+    fake.set_commit_status(owner, name, sha, "model-bot/rollout", "success")
+    forge.set_status(
+        sha, context="model-bot/gate", state="failure", description="x", target_url=None
+    )
+    assert forge.commit_statuses(sha) == {
+        "model-bot/rollout": "success",
+        "model-bot/gate": "failure",
+    }

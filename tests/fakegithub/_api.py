@@ -201,6 +201,9 @@ class Backend:
             # Before ``commits/{ref}``, whose ``.+`` would swallow ``{sha}/pulls``. A branch
             # name with a slash arrives percent-encoded (PyGithub quotes it), so ``[^/]+``.
             ("GET", repo + r"/commits/(?P<ref>[^/]+)/pulls", self.commit_pulls),
+            ("GET", repo + r"/commits/(?P<ref>[^/]+)/statuses", self.list_statuses),
+            # PyGithub's Commit.get_statuses() asks the older path of the same list.
+            ("GET", repo + r"/statuses/(?P<ref>[0-9a-fA-F]{4,40})", self.list_statuses),
             ("GET", repo + r"/commits/(?P<ref>.+)", self.get_commit),
             ("GET", repo + r"/contents", self.get_contents),
             ("GET", repo + r"/contents/(?P<path>.+)", self.get_contents),
@@ -1215,6 +1218,41 @@ class Backend:
         if info is None:
             raise ApiError(422, f"No commit found for SHA: {ref}")
         return Reply(200, self.commit_json(repo, info))
+
+    def list_statuses(self, req: Request, owner: str, name: str, ref: str) -> Reply:
+        """``GET /repos/{o}/{r}/commits/{ref}/statuses``, "List commit statuses for a
+        reference" (https://docs.github.com/en/rest/commits/statuses#list-commit-statuses-for-a-reference):
+        "Users with pull access in a repository can view commit statuses for a given ref...
+        Statuses are returned in reverse chronological order. The first status in the list
+        will be the latest one." The fake keeps the newest state per context, so it lists
+        one status per context (what a reader taking the first of each context sees).
+        Also served at ``GET /repos/{o}/{r}/statuses/{sha}``: a repository's own
+        ``statuses_url`` (``.../statuses/{sha}``, as PyGithub's tests assert it), the path
+        PyGithub's ``Commit.get_statuses`` requests."""
+        repo = self._repo(req, owner, name)
+        sha = self._resolve(repo, ref)
+        if sha is None:
+            raise ApiError(
+                404,
+                "Not Found",
+                documentation_url="https://docs.github.com/rest/commits/statuses#list-commit-statuses-for-a-reference",
+            )
+        api = self.repo_api(repo)
+        states = sorted(repo.statuses.get(sha.lower(), {}).items())
+
+        def ser(item: tuple[str, str]) -> JSON:
+            context, state = item
+            return {
+                "url": f"{api}/statuses/{sha}",
+                "state": state,
+                "context": context,
+                "description": None,
+                "target_url": None,
+                "created_at": now_iso(),
+                "updated_at": now_iso(),
+            }
+
+        return self.paginate(req, states, ser)
 
     def commit_pulls(self, req: Request, owner: str, name: str, ref: str) -> Reply:
         """``GET /repos/{o}/{r}/commits/{commit_sha}/pulls``, "List pull requests associated

@@ -178,3 +178,14 @@ def test_promote_straight_to_production_needs_the_soak_or_a_reason(tmp_path: Pat
     branch = "model-bot/promote/production/fraud-detector"
     assert "Ladder-Skipped: hotfix for CVE" in git(bare, "log", "-1", "--format=%B", branch)
     assert "The ladder was skipped" in skipped.stdout
+
+
+def test_a_soak_that_needs_the_completed_rollout_says_a_local_repo_has_none(
+    soak_data: PrometheusServer, tmp_path: Path
+) -> None:
+    config = LADDER.replace("soak: {duration: 1h}", "soak: {duration: 1h, rollout_completed: true}")
+    bare = ladder_repo(tmp_path, config)
+    staged(bare, tmp_path, "fraud-detector", "7", soak_data.now - 2 * HOUR)
+    result = advance(bare, tmp_path, soak_data, soak_data.now)
+    assert result.exit_code == 1, result
+    assert "soak.rollout_completed needs GitHub's commit statuses" in result.stdout
