@@ -7,20 +7,14 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import github_token, read_event_file, write_outputs
+from bot.cli.common import event_path_option, github_token, read_event_file, write_outputs
 from bot.core.permissions import REQUIRED_ROLES
 
 _LEVELS = REQUIRED_ROLES
 
 
 @click.command("chatops")
-@click.option(
-    "--event-path",
-    envvar="GITHUB_EVENT_PATH",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The event payload (JSON) of an issue_comment event. [default: $GITHUB_EVENT_PATH]",
-)
+@event_path_option("an issue_comment event")
 @click.option(
     "--env-repo",
     metavar="OWNER/NAME",

@@ -278,3 +278,15 @@ def read_event_file(path: Path, kind: str) -> str:
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or type(error).__name__
         raise InvalidInput.one("--event-path", "", f"cannot read {path}: {reason}") from None
+
+
+def event_path_option(kind: str) -> Callable[[F], F]:
+    """`--event-path FILE` (default `$GITHUB_EVENT_PATH`): the JSON payload of a `kind`
+    event, read with `read_event_file`."""
+    return click.option(
+        "--event-path",
+        envvar="GITHUB_EVENT_PATH",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"The event payload (JSON) of {kind}. [default: $GITHUB_EVENT_PATH]",
+    )

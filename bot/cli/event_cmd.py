@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli.common import github_options, github_token, read_event_file, write_outputs
+from bot.cli.common import (
+    event_path_option,
+    github_options,
+    github_token,
+    read_event_file,
+    write_outputs,
+)
 from bot.core.errors import EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -20,13 +26,7 @@ EVENTS = "repository_dispatch (model-bot-rollout) or pull_request (closed)"
 
 
 @click.command("event")
-@click.option(
-    "--event-path",
-    envvar="GITHUB_EVENT_PATH",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The event payload (JSON). [default: $GITHUB_EVENT_PATH]",
-)
+@event_path_option("a repository_dispatch or pull_request event")
 @click.option(
     "--event-name",
     envvar="GITHUB_EVENT_NAME",
