@@ -104,7 +104,7 @@ def test_local_promotion_commits_to_the_bot_branch_and_converges(env_repo: Path,
         "Code-Commit": "3f2a1c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39",
     }
 
-    # Only this model's folder in this environment, and its report.
+    # Only this model's folder in this environment, its report and its evidence.
     changed = git(env_repo, "diff", "--name-status", "main", BRANCH).splitlines()
     assert sorted(changed) == sorted(
         [
@@ -112,6 +112,7 @@ def test_local_promotion_commits_to_the_bot_branch_and_converges(env_repo: Path,
             f"A\t{MODEL_DIR}/rollout.yaml",
             f"M\t{VALUES}",
             "A\treports/production/fraud-detector/7.md",
+            "A\treports/production/fraud-detector/7.evidence.json",
         ]
     )
     # The hand-written values file: exactly the two values, comments and layout kept.
