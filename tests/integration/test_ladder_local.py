@@ -189,3 +189,20 @@ def test_a_soak_that_needs_the_completed_rollout_says_a_local_repo_has_none(
     result = advance(bare, tmp_path, soak_data, soak_data.now)
     assert result.exit_code == 1, result
     assert "soak.rollout_completed needs GitHub's commit statuses" in result.stdout
+
+
+def test_outside_the_promotion_windows_advance_is_blocked_until_they_open(
+    soak_data: PrometheusServer, tmp_path: Path
+) -> None:
+    """The soak data ends on a Sunday (2030-03-17 17:46Z); production takes promotions on
+    weekdays 09:00-17:00 UTC: blocked, naming the next opening, Monday 09:00Z."""
+    config = LADDER + (
+        "    windows:\n"
+        "      - {days: [mon, tue, wed, thu, fri], start: '09:00', end: '17:00', timezone: UTC}\n"
+    )
+    bare = ladder_repo(tmp_path, config)
+    staged(bare, tmp_path, "fraud-detector", "7", soak_data.now - 2 * HOUR)
+    result = advance(bare, tmp_path, soak_data, soak_data.now)
+    assert result.exit_code == 1, result
+    assert "production is outside its promotion windows (opens 2030-03-18 09:00Z)" in result.stdout
+    assert bare_git(bare, "branch", "--list", "model-bot/promote/production/*") == ""
