@@ -101,10 +101,14 @@ def test_a_rolled_back_version_is_held_until_the_hold_is_lifted(tmp_path: Path) 
 
 
 def test_history_at_names_the_version_that_served_then(tmp_path: Path) -> None:
+    """Merged an hour apart (two merges in one second would tie: `--at` has seconds)."""
     bare = local_env_repo(tmp_path / "env.git")
-    work = tmp_path / "work"
-    promote_locally_and_merge(bare, MODEL, "6", workdir=work)
-    promote_locally_and_merge(bare, MODEL, "7", champion="6", workdir=work)
+    branch = f"model-bot/promote/{ENVIRONMENT}/{MODEL}"
+    landed = int(time.time()) - 7200
+    for version in ("6", "7"):
+        assert promote(bare, tmp_path, version).exit_code == 0
+        merge_at(bare, branch, landed)
+        landed += 3600
     data = history(bare, tmp_path)
     six, seven = data["entries"][1], data["entries"][0]
     at_six = history(bare, tmp_path, "--at", six["at"])
