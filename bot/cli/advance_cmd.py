@@ -51,6 +51,7 @@ def advance(
     from bot.cli.session import forge_opener, session_opener
     from bot.cli.targets import parse_env_repo
     from bot.core.canary import Canary
+    from bot.core.config import BotConfig
     from bot.core.evidence import Evidence
     from bot.core.names import require_environment, require_model
     from bot.core.policy import load_policy
@@ -61,7 +62,6 @@ def advance(
     from bot.flows.analyze import run_analysis
     from bot.flows.promote import PromoteOptions
     from bot.flows.promote import promote as run_promote
-    from bot.flows.session import read_config
     from bot.text.analysis import evidence_markdown
 
     require_environment(from_environment)
@@ -75,13 +75,8 @@ def advance(
     environ = {k: os.environ[k] for k in ("PROMETHEUS_TOKEN", "PROMETHEUS_USERNAME",
                                           "PROMETHEUS_PASSWORD") if k in os.environ}  # fmt: skip
 
-    def judge(name: str, environment: str, version: str, files: dict[str, bytes],
-              when: datetime) -> SoakVerdict:  # fmt: skip
-        session = opener([])
-        try:
-            config = read_config(session.workspace)
-        finally:
-            session.close()
+    def judge(config: BotConfig, name: str, environment: str, version: str,
+              files: dict[str, bytes], when: datetime) -> SoakVerdict:  # fmt: skip
         env_config = config.environment(environment)
         url = prometheus_url or env_config.prometheus_address or config.prometheus_address
         context: QueryContext = query_context(config, name, environment)

@@ -50,8 +50,9 @@ class Proposal:
     pull_request: PullRequestInfo | None
 
 
-# (model, environment, version, the folder's files at the head, now) -> the soak's analysis
-JudgeSoak = Callable[[str, str, str, dict[str, bytes], datetime], SoakVerdict]
+# (the env repo's config, model, environment, version, the folder's files at the head, now)
+# -> the soak's analysis
+JudgeSoak = Callable[[BotConfig, str, str, str, dict[str, bytes], datetime], SoakVerdict]
 # (the committed evidence, the target environment, markdown for the PR body) -> the result
 RunPromote = Callable[[Evidence, str, str], Proposal]
 
@@ -165,7 +166,7 @@ def _advance_one(
     files = folder_files(session.workspace, deployment.folder, deployment.paths, "HEAD")
     soak_markdown = ""
     if soak.analysis:
-        verdict = judge_soak(model, source, state.version, files, now)
+        verdict = judge_soak(config, model, source, state.version, files, now)
         if verdict.phase != "pass":
             return line("blocked", f"the soak analysis in {source}: {verdict.summary}")
         soak_markdown = verdict.evidence_markdown

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.core.commits import CommitInfo
@@ -112,15 +112,18 @@ def deployment_at_head(
     environment: str,
     landed: Sequence[LandedCommit],
     config: BotConfig | None = None,
+    files: Mapping[str, bytes] | None = None,
 ) -> Deployment:
     """What the base's head says about `model` in `environment`, its version read with the
     ledger's record; no path-limited log of the folder (that walks every tree of the
-    history in a big repo: the ledger already holds the claims)."""
+    history in a big repo: the ledger already holds the claims). `files`: the folder's files
+    when the caller has read them already (status reads every folder at once)."""
     workspace = session.workspace
     config = config if config is not None else read_config(workspace)
     check_environment(config, workspace, environment)
     folder = model_folder(config, environment, model)
-    files = workspace.tree_of("HEAD", [folder])
+    if files is None:
+        files = workspace.tree_of("HEAD", [folder])
     current = folder_version(files, config, record_from(landed, model, environment))
     return Deployment(
         model=model,

@@ -8,7 +8,7 @@ decision is a pure function in `bot.core`; every side effect goes through a port
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
@@ -19,7 +19,7 @@ from bot.core.errors import BotError, InvalidInput, Problem, Refused
 from bot.core.evidence import Evidence, evidence_file, evidence_json, pairing_problems
 from bot.core.gate import Decision, evaluate, gate_summary
 from bot.core.ladder import ladder_state, windows_state
-from bot.core.ledger import Hold
+from bot.core.ledger import Hold, LandedCommit
 from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import check_dns_label, check_version, fill_path, promote_branch
 from bot.core.plan import committed_plan
@@ -392,10 +392,10 @@ def _promote(
         reason = f"{plan.meta.environment} already runs {plan.meta.model} {plan.meta.version}"
         return replace(result, reason=reason)
     meta = plan.meta
-    refusal, skipped = _ladder_refusal(session, plan, options)
+    landed = landed_commits(session, meta.model)
+    refusal, skipped = _ladder_refusal(session, plan, options, landed)
     if refusal is not None:
         return replace(result, outcome="blocked", reason=refusal)
-    landed = landed_commits(session, meta.model)
     ledger = read_ledger(session, meta.model, meta.environment, landed=landed).ledger
     hold = ledger.holds().get(meta.version)
     if hold is not None and options.lift_hold is None:
@@ -524,7 +524,7 @@ def _write_pull(
 
 
 def _ladder_refusal(
-    session: EnvSession, plan: _Plan, options: PromoteOptions
+    session: EnvSession, plan: _Plan, options: PromoteOptions, landed: Sequence[LandedCommit]
 ) -> tuple[str | None, dict[str, str | None]]:
     """Why the version may not enter the environment now (a freeze, outside its windows, or
     it did not soak where the environment requires), and the trailers of a skipped ladder.
@@ -540,7 +540,7 @@ def _ladder_refusal(
         return None, {}
     if options.skip_ladder is not None:
         return None, {LADDER_SKIPPED: options.skip_ladder or "no reason given"}
-    ledger = read_ledger(session, meta.model, required).ledger
+    ledger = read_ledger(session, meta.model, required, landed=landed).ledger
     soak = timedelta(seconds=duration_seconds(plan.config.environment(required).soak.duration))
     state = ladder_state(meta.version, required, ledger, soak, now)
     if not state.open:

@@ -12,15 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.config import BotConfig
-from bot.core.deployment import Deployment
 from bot.core.errors import InvalidInput
 from bot.core.marker import read_marker
 from bot.core.names import is_dns_label, parse_bot_branch
 from bot.core.policy import Analysis, Policy, duration_seconds
-from bot.core.render import candidate_paths
 from bot.core.status import OpenProposal, StatusRow, status_row
-from bot.flows.ledger import landed_commits, model_folders, read_ledger, record_from
-from bot.flows.session import folder_version, model_folder, read_config
+from bot.flows.ledger import deployment_at_head, landed_commits, model_folders, read_ledger
+from bot.flows.session import read_config
 from bot.ports import EnvSession, SessionOpener
 
 
@@ -73,15 +71,8 @@ def _status(
         folders = model_folders(session, config, environment)
         window = analysis_window(policy, environment)
         for model, files in sorted(folders.items()):
-            current = folder_version(files, config, record_from(landed, model, environment))
-            deployment = Deployment(
-                model=model,
-                environment=environment,
-                config=config,
-                folder=model_folder(config, environment, model),
-                paths=tuple(candidate_paths(config, environment, model, "")),
-                current=current.version if current else None,
-                history=(),
+            deployment = deployment_at_head(
+                session, model, environment, landed, config, files=files
             )
             # The row names the pull request of the entry in force (a merge commit's or a
             # rebased commit's claim does not: the forge is asked); of the holds only the
