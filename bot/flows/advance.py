@@ -24,7 +24,13 @@ from bot.core.ledger import LandedCommit, Ledger
 from bot.core.names import fill_path
 from bot.core.policy import duration_seconds
 from bot.core.pulls import PullRequestInfo
-from bot.flows.ledger import deployment_at_head, landed_commits, model_folders, read_ledger
+from bot.flows.ledger import (
+    deployment_at_head,
+    landed_commits,
+    model_folders,
+    pull_number_in,
+    read_ledger,
+)
 from bot.flows.session import folder_files, read_config
 from bot.ports import EnvSession, SessionOpener
 from bot.text.ladder import moment
@@ -171,7 +177,7 @@ def _advance_one(
             return line("blocked", f"the soak analysis in {source}: {verdict.summary}")
         soak_markdown = verdict.evidence_markdown
     evidence = _committed_evidence(session, config, model, source, state.version)
-    context = _context(model, source, state, ledger, soak_markdown)
+    context = _context(model, source, state, _earlier_pull(session, ledger, landed), soak_markdown)
     if options.dry_run:
         return line("unchanged", f"dry run: {target} would be proposed {state.version}")
     proposed = run_promote(evidence, target, context)
@@ -215,17 +221,32 @@ def _committed_evidence(
     return evidence_from_bytes(data, path)
 
 
+def _earlier_pull(session: EnvSession, ledger: Ledger, landed: Sequence[LandedCommit]) -> str:
+    """The pull request that brought the version in force, as a link: the ledger's (when it
+    asked the forge) or the one the forge's merge commit names; no request either way."""
+    current = ledger.current
+    if current is None:
+        return ""
+    if current.pull_url is not None:
+        return current.pull_url
+    number = current.pull_number
+    if number is None:
+        number = next(
+            (pull_number_in(c) for c in landed if c.sha == current.commit),
+            None,
+        )
+    if number is None:
+        return ""
+    web_root = session.web_root
+    return f"{web_root}/pull/{number}" if web_root is not None else f"#{number}"
+
+
 def _context(
-    model: str, environment: str, state: SoakState, ledger: Ledger, soak_markdown: str
+    model: str, environment: str, state: SoakState, earlier_pull: str, soak_markdown: str
 ) -> str:
     """The PR body's section about where the version comes from: its soak and its PR."""
-    current = ledger.current
     since = moment(state.since) if state.since else "?"
-    earlier = (
-        f" ({current.pull_url or '#' + str(current.pull_number)})"
-        if current is not None and current.pull_number is not None
-        else ""
-    )
+    earlier = f" (merged in {earlier_pull})" if earlier_pull else ""
     lines = [
         f"### Soaked in {environment}",
         "",
