@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
+from bot.core.ladder import SoakState
 from bot.core.ledger import Entry, EntryAction, Hold, Ledger
 
 ProposalAction = Literal["promote", "rollback"]
@@ -48,6 +49,8 @@ class StatusRow:
     open_proposals: tuple[OpenProposal, ...]
     held: tuple[str, ...]  # versions rolled back here and not promoted since (version order)
     canary: bool  # a promotion still inside the analysis window
+    # The soak before `advance` moves the version on (environments with `next` only).
+    soak: SoakState | None = None
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -90,6 +93,7 @@ def status_row(
     holds: Mapping[str, Hold] | Iterable[Hold],
     analysis_window: timedelta,
     now: datetime,
+    soak: SoakState | None = None,
 ) -> StatusRow:
     """The status of `ledger`'s model in its environment: the entry in force (the newest, as
     `Ledger.current`), the open proposals (pull requests by number, then local branches) and
@@ -107,6 +111,7 @@ def status_row(
         open_proposals=tuple(sorted(proposals, key=_proposal_key)),
         held=held_versions(holds),
         canary=is_canary(current, analysis_window, now),
+        soak=soak,
     )
 
 

@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 
 from bot.core.config import BotConfig
 from bot.core.errors import InvalidInput
+from bot.core.ladder import SoakState, soak_state
+from bot.core.ledger import Ledger
 from bot.core.marker import read_marker
 from bot.core.names import is_dns_label, parse_bot_branch
 from bot.core.policy import Analysis, Policy, duration_seconds
-from bot.core.status import OpenProposal, StatusRow, status_row
+from bot.core.status import OpenProposal, StatusRow, as_utc, status_row
 from bot.flows.ledger import deployment_at_head, landed_commits, model_folders, read_ledger
 from bot.flows.session import read_config
 from bot.ports import EnvSession, SessionOpener
@@ -87,6 +89,7 @@ def _status(
                 enrich_holds=False,
             )
             warnings += read.warnings
+            soak = _soak(config, environment, read.ledger, now)
             rows.append(
                 status_row(
                     read.ledger,
@@ -94,9 +97,19 @@ def _status(
                     read.ledger.holds(),
                     window,
                     now,
+                    soak,
                 )
             )
     return StatusResult(tuple(rows), tuple(warnings))
+
+
+def _soak(config: BotConfig, environment: str, ledger: Ledger, now: datetime) -> SoakState | None:
+    """How far the version in force is through its soak, where `advance` moves it on."""
+    env_config = config.environment(environment)
+    if not env_config.next:
+        return None
+    duration = timedelta(seconds=duration_seconds(env_config.soak.duration))
+    return soak_state(ledger, duration, as_utc(now))
 
 
 def _environments(session: EnvSession, config: BotConfig, wanted: str | None) -> list[str]:

@@ -60,7 +60,11 @@ edit, a direct push):
                                           "action": "promote" | "rollback",
                                           "version": str, "branch": str}, ...],
                       "held": [str, ...],                # in version order
-                      "canary": bool}, ...],             # in the order given
+                      "canary": bool,
+                      "soak": {"version": str | null, "over": bool,
+                               "ends_at": time | null,   # null: no soak (a rollback...)
+                               "reason": str} | null}, ...],  # null: the environment
+                                                          # has no `next`; in the order given
      "canaries": {"include": [{"model": str, "environment": str, "version": str}, ...]},
      "canary_count": int}
 
@@ -75,6 +79,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.core.ladder import SoakState
 from bot.core.ledger import Entry, Hold, Ledger
 from bot.core.status import StatusRow, as_utc, canary_matrix, version_key
 from bot.core.trailers import NO_REASON, NO_VERSION
@@ -426,7 +431,31 @@ def _status_json(row: StatusRow) -> Json:
         ],
         "held": list(row.held),
         "canary": row.canary,
+        "soak": _soak_json(row.soak),
     }
+
+
+def _soak_json(soak: SoakState | None) -> Json | None:
+    if soak is None:
+        return None
+    return {
+        "version": soak.version,
+        "over": soak.over,
+        "ends_at": time_json(soak.ends_at) if soak.ends_at else None,
+        "reason": soak.reason,
+    }
+
+
+def _soak_text(soak: SoakState | None) -> str:
+    """The soak column: `done`, `until <time>`, `none` (a rollback or manual edit in force:
+    no soak), or empty where the environment does not advance."""
+    if soak is None:
+        return EMPTY
+    if soak.over:
+        return "done"
+    if soak.ends_at is not None:
+        return f"until {time_text(soak.ends_at)}"
+    return "none"
 
 
 def status_json(rows: Sequence[StatusRow]) -> Json:
@@ -453,7 +482,9 @@ def status_text(rows: Sequence[StatusRow]) -> str:
     there, whether it is a canary under analysis, held versions, open proposals."""
     if not rows:
         return "no deployments in the history read\n"
-    table_rows = [["ENVIRONMENT", "MODEL", "VERSION", "SINCE", "VIA", "CANARY", "HELD", "OPEN"]]
+    table_rows = [
+        ["ENVIRONMENT", "MODEL", "VERSION", "SINCE", "VIA", "CANARY", "SOAK", "HELD", "OPEN"]
+    ]
     for row in rows:
         via = f"{row.action} {_ref_text(row.pull_number, row.commit)}" if row.action else EMPTY
         table_rows.append(
@@ -464,6 +495,7 @@ def status_text(rows: Sequence[StatusRow]) -> str:
                 time_text(row.since) if row.since else EMPTY,
                 via,
                 "yes" if row.canary else "no",
+                _soak_text(row.soak),
                 ", ".join(_version(v) for v in row.held) or EMPTY,
                 _open_text(row),
             ]
@@ -498,6 +530,7 @@ def status_markdown(rows: Sequence[StatusRow], level: int = 3) -> str:
                 "since (UTC)",
                 "via",
                 "canary",
+                "soak",
                 "held",
                 "open proposals",
             ],
@@ -514,6 +547,7 @@ def status_markdown(rows: Sequence[StatusRow], level: int = 3) -> str:
                         else ""
                     ),
                     "🐤 under analysis" if row.canary else "",
+                    "" if row.soak is None else _soak_text(row.soak),
                     ", ".join(code(v) for v in row.held),
                     _open_markdown(row),
                 ]

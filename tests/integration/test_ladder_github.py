@@ -8,6 +8,7 @@ event` sets when Argo Rollouts says the rollout completed. Time is passed in (`-
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -113,6 +114,17 @@ def test_production_gets_the_artifact_that_soaked_with_the_evidence_and_the_gate
     assert "fraud-detector 7 staging -> production: blocked" in early.stdout
     assert "until" in early.stdout
     assert fake_github.branch_sha(OWNER, NAME, PRODUCTION_BRANCH) is None
+
+    # `status` shows the soak's progress where `advance` moves versions on.
+    shown = run_cli(
+        "status", "--env-repo", REPO, "--github-api-url", fake_github.api_url,
+        "--format", "json", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown
+    rows = {(r["environment"], r["model"]): r for r in json.loads(shown.stdout)["deployments"]}
+    soak = rows[("staging", "fraud-detector")]["soak"]
+    assert soak["version"] == "7" and soak["over"] is False and soak["ends_at"]
+    assert "soaking since" in soak["reason"]
 
     result = advance(fake_github, tmp_path, soak_data, soak_data.now)
     assert result.exit_code == 0, result

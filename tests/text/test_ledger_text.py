@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.ladder import SoakState
 from bot.core.ledger import Entry, Hold, Ledger
 from bot.core.status import OpenProposal, StatusRow, status_row
 from bot.core.trailers import NO_REASON
@@ -478,7 +479,10 @@ def test_at_an_entry_without_version_or_pull_request() -> None:
 LOCAL = OpenProposal(None, None, "rollback", "5", "model-bot/rollback/staging/churn")
 OPEN = OpenProposal(15, PULL + "15", "promote", "8", "model-bot/promote/production/fraud-detector")
 ROW = StatusRow(MODEL, ENV, "6", T0, "c" * 40, 13, PULL + "13", "rollback", (OPEN,), ("7",), False)
-CANARY = StatusRow("churn", "staging", "3", T0, "e" * 40, None, None, "promote", (LOCAL,), (), True)
+SOAKING = SoakState("3", T0, False, T0 + timedelta(hours=1), "3 soaking since ..., until ...")
+CANARY = StatusRow(
+    "churn", "staging", "3", T0, "e" * 40, None, None, "promote", (LOCAL,), (), True, SOAKING
+)
 NOTHING = StatusRow("new-model", "dev", None, None, None, None, None, None, (), (), False)
 
 
@@ -503,9 +507,16 @@ def test_status_json() -> None:
         ],
         "held": ["7"],
         "canary": False,
+        "soak": None,
     }
     assert data["deployments"][1]["open_proposals"][0]["number"] is None
     assert data["deployments"][1]["canary"] is True
+    assert data["deployments"][1]["soak"] == {
+        "version": "3",
+        "over": False,
+        "ends_at": "2026-11-30T13:00:00Z",
+        "reason": "3 soaking since ..., until ...",
+    }
     assert data["deployments"][2] == {
         "model": "new-model",
         "environment": "dev",
@@ -517,6 +528,7 @@ def test_status_json() -> None:
         "open_proposals": [],
         "held": [],
         "canary": False,
+        "soak": None,
     }
     assert data["canaries"] == {
         "include": [{"model": "churn", "environment": "staging", "version": "3"}]
@@ -539,7 +551,7 @@ def test_status_text() -> None:
     lines = status_text([ROW, CANARY, NOTHING]).splitlines()
     cells = [re.split(r"\s{2,}", line) for line in lines]
     assert cells == [
-        ["ENVIRONMENT", "MODEL", "VERSION", "SINCE", "VIA", "CANARY", "HELD", "OPEN"],
+        ["ENVIRONMENT", "MODEL", "VERSION", "SINCE", "VIA", "CANARY", "SOAK", "HELD", "OPEN"],
         [
             "production",
             "fraud-detector",
@@ -547,6 +559,7 @@ def test_status_text() -> None:
             "2026-11-30 12:00Z",
             "rollback #13",
             "no",
+            "-",
             "7",
             "promote 8 (#15)",
         ],
@@ -557,10 +570,11 @@ def test_status_text() -> None:
             "2026-11-30 12:00Z",
             "promote eeeeeeeeeeee",
             "yes",
+            "until 2026-11-30 13:00Z",
             "-",
             "rollback 5 (branch model-bot/rollback/staging/churn)",
         ],
-        ["dev", "new-model", "none", "-", "-", "no", "-", "-"],
+        ["dev", "new-model", "none", "-", "-", "no", "-", "-", "-"],
     ]
     # aligned: every column starts at the same place on every line
     assert len({tuple(column_starts(line)) for line in lines}) == 1
@@ -575,16 +589,17 @@ def test_status_markdown() -> None:
     lines = markdown.splitlines()
     assert lines[0] == "### Deployments"
     assert lines[2] == (
-        "| environment | model | version | since (UTC) | via | canary | held | open proposals |"
+        "| environment | model | version | since (UTC) | via | canary | soak | held "
+        "| open proposals |"
     )
     assert lines[4] == (
         f"| `production` | `fraud-detector` | `6` | 2026-11-30 12:00Z | rollback "
-        f"[#{ZWJ}13]({PULL}13) |  | `7` | promote `8` in [#{ZWJ}15]({PULL}15) |"
+        f"[#{ZWJ}13]({PULL}13) |  |  | `7` | promote `8` in [#{ZWJ}15]({PULL}15) |"
     )
-    assert "| promote `eeeeeeeeeeee` | 🐤 under analysis |" in lines[5]
+    assert "| promote `eeeeeeeeeeee` | 🐤 under analysis | until 2026-11-30 13:00Z |" in lines[5]
     assert "rollback `5` in branch `model-bot/rollback/staging/churn`" in lines[5]
-    assert lines[6] == "| `dev` | `new-model` | _none_ |  |  |  |  |  |"
-    assert_table_intact(markdown, 8)
+    assert lines[6] == "| `dev` | `new-model` | _none_ |  |  |  |  |  |  |"
+    assert_table_intact(markdown, 9)
 
 
 def test_status_markdown_several_proposals_and_empty() -> None:
@@ -592,7 +607,7 @@ def test_status_markdown_several_proposals_and_empty() -> None:
     markdown = status_markdown([row], level=2)
     assert markdown.startswith("## Deployments")
     assert "<br>rollback `5`" in markdown
-    assert_table_intact(markdown, 8)
+    assert_table_intact(markdown, 9)
     assert "_No deployments in the history read._" in status_markdown([])
 
 
@@ -603,7 +618,7 @@ def test_status_markdown_untrusted_branch_and_url() -> None:
     markdown = status_markdown([row])
     assert "branch ``a\\|b`c<!-- x``" in markdown  # a code span: literal
     assert f"in #{ZWJ}3 (`javascript:alert(1)`)" in markdown  # not a link
-    assert_table_intact(markdown, 8)
+    assert_table_intact(markdown, 9)
 
 
 # --- refusals and notes ---------------------------------------------------------------------------------
@@ -679,3 +694,21 @@ def test_lifted_note_makes_untrusted_text_inert() -> None:
     assert note.count("\n") == 1  # one paragraph
     assert "…" in note
     assert len(note) < 2 * TEXT_LIMIT + 400
+
+
+@pytest.mark.parametrize(
+    ("soak", "shown"),
+    [
+        (None, "-"),
+        (SOAKING, "until 2026-11-30 13:00Z"),
+        (SoakState("3", T0, True, T0 + timedelta(hours=1), "3 soaked since ..."), "done"),
+        (SoakState("3", T0, False, None, "3 came by a rollback ...: no soak"), "none"),
+        (SoakState(None, None, False, None, "nothing deployed"), "none"),
+    ],
+)
+def test_status_text_soak_column(soak: SoakState | None, shown: str) -> None:
+    row = StatusRow(
+        "churn", "staging", "3", T0, "e" * 40, None, None, "promote", (), (), False, soak
+    )
+    header, line = (re.split(r"\s{2,}", text) for text in status_text([row]).splitlines())
+    assert line[header.index("SOAK")] == shown
