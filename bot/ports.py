@@ -184,6 +184,15 @@ class ChampionSource(Protocol):
 SessionOpener = Callable[[Sequence[str]], "EnvSession"]
 
 
+class BaseMerger(Protocol):
+    """Local mode's `auto_merge`: with no forge to merge a pull request, the bot merges its
+    own pushed branch into the base (a merge commit, the base only moved forward)."""
+
+    def merge_into_base(
+        self, branch: str, message: str, author: tuple[str, str]
+    ) -> MergeResult: ...
+
+
 @dataclass
 class EnvSession:
     """The connections of one run: the env repo (read and publish) and, on a forge, the
@@ -193,6 +202,7 @@ class EnvSession:
     publisher: Publisher
     base: str
     forge: Forge | None
+    merger: BaseMerger | None = None  # local mode only
 
     @property
     def web_root(self) -> str | None:

@@ -48,6 +48,7 @@ from git.exc import GitCommandNotFound
 from bot.core.commits import CommitInfo, CommitRequest, PushResult
 from bot.core.errors import ExternalError, InvalidInput
 from bot.core.names import check_relative_path
+from bot.core.pulls import MergeResult
 from bot.core.trailers import format_commit_message, parse_trailers
 from bot.ports import BranchSnapshot
 from bot.text.redact import REDACTED, redact, redact_url, redact_urls_in
@@ -593,6 +594,65 @@ class EnvRepo:
             message = f"{branch} changed on the remote since it was read; read it again"
             return PushResult("rejected-stale", branch, None, message)
         return pushed
+
+    def merge_into_base(
+        self, branch: str, message: str, author: tuple[str, str], attempts: int = 3
+    ) -> MergeResult:
+        """Merge the bot's pushed `branch` into the base with a merge commit (first parent the
+        base, second the branch), as a forge's merge button would; local mode's `auto_merge`.
+
+        The base is only ever moved forward: a plain push, never forced, so a base that
+        moved meanwhile refuses it and the merge is made again on the new base (`attempts`
+        times at most). A conflict with the base is refused, never resolved."""
+        _check_bot_branch(branch)
+        name, email = author
+        identity = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        head = self.fetch_branch(branch)
+        if head is None:
+            return MergeResult(False, "merge", None, f"{branch} is not on the remote")
+        ref = f"refs/heads/{self.base}"
+        for _ in range(attempts):
+            base = self.fetch_branch(self.base)
+            if base is None:
+                raise ExternalError(f"the base branch {self.base} is gone from {self._where()}")
+            tree = self._merged_tree(base, head)
+            if tree is None:
+                return MergeResult(
+                    False, "merge", None, f"{branch} does not merge cleanly into {self.base}"
+                )
+            commit = self._run_ok(
+                "commit-tree", tree, "-p", base, "-p", head, "-m", message, env=identity
+            ).text
+            result = self._run("push", "--porcelain", "--no-verify", "origin", f"{commit}:{ref}")
+            pushed = self._push_result(result, self.base, commit)
+            if pushed.ok:
+                return MergeResult(True, "merge", commit, None)
+            if pushed.status != "rejected-stale" and "non-fast-forward" not in pushed.message:
+                return MergeResult(False, "merge", None, pushed.message)
+        return MergeResult(
+            False, "merge", None, f"{self.base} kept moving: merged {attempts} times, refused"
+        )
+
+    def _merged_tree(self, base: str, head: str) -> str | None:
+        """The tree of merging `head` into `base`, None on a conflict. A shallow clone is
+        deepened until their merge base is in it (git calls them unrelated until then)."""
+        step = _DEEPEN_FIRST
+        while True:
+            merged = self._run("merge-tree", "--write-tree", base, head)
+            if merged.status == 0:
+                return merged.text.splitlines()[0]
+            if merged.status == 1:
+                return None
+            if "unrelated histories" not in merged.stderr or not self._deepen([base, head], step):
+                raise ExternalError(
+                    f"git merge-tree failed in {self.path}: {self._scrub(merged.stderr.strip())}"
+                )
+            step *= _DEEPEN_GROWTH
 
     def delete_remote_branch(self, branch: str) -> bool:
         """Delete one of the bot's remote branches; False when it did not exist."""
@@ -1221,6 +1281,9 @@ class GitPublisher:
             theirs.get(path) not in (old.get(path), ours.get(path))
             for path in {*ours, *theirs, *old}
         )
+
+    def merge_into_base(self, branch: str, message: str, author: tuple[str, str]) -> MergeResult:
+        return self._repo.merge_into_base(branch, message, author)
 
     def publish(self, request: CommitRequest, expected_head: str | None) -> PushResult | None:
         repo = self._repo

@@ -166,6 +166,8 @@ def promote(
     )
     if result.branch:
         click.echo(f"branch: {result.branch}")
+    if result.merged:
+        click.echo(f"merged: {result.merged} (auto_merge, local mode)")
     if pr is not None:
         click.echo(f"pull request: #{pr.number} {pr.url}")
     if result.report_path:

@@ -75,7 +75,8 @@ def session_opener(
                     workdir=where,
                     repo_field="--env-repo",
                 )
-            return EnvSession(repo, GitPublisher(repo), repo.base, None)
+            publisher = GitPublisher(repo)
+            return EnvSession(repo, publisher, repo.base, None, merger=publisher)
         secret = require_token(token, target)
         forge = forge_factory(target.repo, secret, target.api_url)
         clone_url = forge.clone_url()

@@ -108,6 +108,7 @@ class PromoteResult:
     warnings: tuple[str, ...] = ()
     notified: str | None = None  # where a blocked decision was commented
     hold_lifted: Hold | None = None  # the hold `--lift-hold` lifted
+    merged: str | None = None  # local mode's `auto_merge`: the merge commit on the base
 
 
 @dataclass(frozen=True)
@@ -498,7 +499,11 @@ def _held(
     if converged.open_pull is not None and not dry_run:
         # An earlier run may have stopped between opening the PR and labelling it.
         _ensure_labels(session, plan, converged.open_pull, warnings)
-    return replace(result, commit=converged.head, warnings=tuple(warnings))
+    result = replace(result, commit=converged.head, warnings=tuple(warnings))
+    if not dry_run:
+        # An earlier run pushed the branch but its merge was refused: try again.
+        result = _merge_locally(session, plan, result)
+    return result
 
 
 def _write_pull(
@@ -507,7 +512,36 @@ def _write_pull(
     """The PR side of a branch decision (push, refresh-pull, open-pull)."""
     result = replace(result, commit=converged.commit)
     if not use_pr or result.body is None:
+        return _merge_locally(session, plan, result)
+    return _pull_side(session, plan, converged, result, result.body)
+
+
+def _merge_locally(session: EnvSession, plan: _Plan, result: PromoteResult) -> PromoteResult:
+    """Local mode with `auto_merge: true`: no forge merges a pull request, so the bot merges
+    its branch into the base itself (a merge commit; a conflict or a base that keeps moving
+    is left to a person, and said)."""
+    merger = session.merger
+    if (
+        session.forge is not None
+        or merger is None
+        or not plan.config.environment(plan.meta.environment).auto_merge
+    ):
         return result
+    author = (plan.config.commit_author.name, plan.config.commit_author.email)
+    message = (
+        f"Merge branch '{plan.branch}'\n\n"
+        f"auto_merge is on for {plan.meta.environment}: merged by model-bot in local mode."
+    )
+    merged = merger.merge_into_base(plan.branch, message, author)
+    if merged.merged:
+        return replace(result, merged=merged.sha)
+    warning = f"auto-merge refused: {merged.refused}; merge {plan.branch} yourself"
+    return replace(result, warnings=(*result.warnings, warning))
+
+
+def _pull_side(
+    session: EnvSession, plan: _Plan, converged: Converged, result: PromoteResult, body: str
+) -> PromoteResult:
     warnings: list[str] = []
     if converged.pushed is not None:
         _gate_status(session, converged.pushed, result.decision, warnings)
@@ -516,10 +550,10 @@ def _write_pull(
         # refresh-pull: an earlier run pushed this change but stopped before updating the PR
         # (or a twin run pushed the very same commit first): finish its work.
         refresh = converged.decision.action == "refresh-pull"
-        pr = _update_pull(session, plan, open_pull, result.body, comment_once=refresh)
+        pr = _update_pull(session, plan, open_pull, body, comment_once=refresh)
         _ensure_labels(session, plan, pr, warnings)
     else:
-        pr = _open_pull(session, plan, result.body, warnings)
+        pr = _open_pull(session, plan, body, warnings)
     return replace(result, pull_request=pr, warnings=tuple(warnings))
 
 

@@ -572,13 +572,34 @@ class _Rollback:
             return self._done(result)
         if chosen.action == "push" and self.forge is None:
             if self.auto_merge:
-                self.warnings.append(
-                    "auto-merge needs a GitHub repository: the branch was pushed, merge it yourself"
-                )
+                return self._done(self._merge_locally(result))
             return self._done(result)
         if converged.open_pull is not None:
             return self._retarget(result, converged.open_pull)
         return self._open(result)
+
+    def _merge_locally(self, result: RollbackResult) -> RollbackResult:
+        """Local mode: no forge merges a pull request, so the bot merges its rollback branch
+        into the base itself (a merge commit; a conflict is left to a person, and said)."""
+        merger = self.session.merger
+        if merger is None:
+            self.warnings.append(
+                "auto-merge needs a merger: the branch was pushed, merge it yourself"
+            )
+            return result
+        author = self.plan.config.commit_author
+        message = (
+            f"Merge branch '{self.plan.branch}'\n\n"
+            f"auto-merge of a rollback in {self.options.environment}: merged by model-bot in "
+            "local mode."
+        )
+        merged = merger.merge_into_base(self.plan.branch, message, (author.name, author.email))
+        if not merged.merged:
+            self.warnings.append(
+                f"auto-merge refused: {merged.refused}; merge {self.plan.branch} yourself"
+            )
+            return result
+        return replace(result, merged=True)
 
     def _done(self, result: RollbackResult) -> RollbackResult:
         return replace(result, warnings=tuple(self.warnings))
