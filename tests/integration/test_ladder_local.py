@@ -22,7 +22,7 @@ from tests.envfixtures import (
     results_file,
     run_cli,
 )
-from tests.gitrepos import git_env
+from tests.gitrepos import git_env, seed_env_repo
 from tests.realparts.openmetrics import Scenario, Traffic, aligned_now
 from tests.realparts.prometheus import PrometheusServer
 
@@ -152,18 +152,28 @@ def test_a_frozen_production_blocks_with_the_reason_and_a_rollback_goes_through(
     soak_data: PrometheusServer, tmp_path: Path
 ) -> None:
     now = soak_data.now
-    bare = ladder_repo(tmp_path, FROZEN)
-    staged(bare, tmp_path, "fraud-detector", "7", now - 2 * HOUR)
+    bare = ladder_repo(tmp_path)
+    for version, landed in (("6", now - 4 * HOUR), ("7", now - 3 * HOUR)):
+        result = promote(bare, tmp_path, "fraud-detector", version, "production",
+                         "--skip-ladder", "seeding production")  # fmt: skip
+        assert result.exit_code == 0, result
+        merge_at(bare, "model-bot/promote/production/fraud-detector", landed)
+    staged(bare, tmp_path, "fraud-detector", "8", now - 2 * HOUR)
+    seed_env_repo(bare, {".model-bot.yaml": FROZEN.encode()}, "Freeze production")
+
     result = advance(bare, tmp_path, soak_data, now)
     assert result.exit_code == 1, result
     assert "production is frozen: quarter-end change freeze" in result.stdout
 
-    staged(bare, tmp_path, "fraud-detector", "8", now - HOUR)
+    # Rollbacks never ask about windows, freezes or the ladder: production goes back to 6.
     back = run_cli(
-        "rollback", "--model", "fraud-detector", "--environment", "staging",
+        "rollback", "--model", "fraud-detector", "--environment", "production",
         "--env-repo", bare, "--reason", "bad", token=None, tmp_path=tmp_path,
     )  # fmt: skip
-    assert back.exit_code == 0, back  # staging is not frozen; rollbacks never ask anyway
+    assert back.exit_code == 0, back
+    assert "rollback: 7 -> 6" in back.stdout
+    branch = "model-bot/rollback/production/fraud-detector"
+    assert "Action: rollback" in git(bare, "log", "-1", "--format=%B", branch)
 
 
 def test_promote_straight_to_production_needs_the_soak_or_a_reason(tmp_path: Path) -> None:
