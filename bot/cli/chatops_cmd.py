@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import event_path_option, github_token, read_event_file, write_outputs
+from bot.cli.common import (
+    event_path_option,
+    github_api_url_option,
+    github_token,
+    read_event_file,
+    write_outputs,
+)
 from bot.core.permissions import REQUIRED_ROLES
 
 _LEVELS = REQUIRED_ROLES
@@ -26,12 +32,7 @@ _LEVELS = REQUIRED_ROLES
     type=click.Path(dir_okay=False, path_type=Path),
     help="Promotion policy YAML, passed on to the rollback.",
 )
-@click.option(
-    "--github-api-url",
-    envvar="GITHUB_API_URL",
-    metavar="URL",
-    help="GitHub API URL; GitHub Enterprise Server: https://HOST/api/v3. [default: $GITHUB_API_URL or api.github.com]",
-)
+@github_api_url_option
 @click.option(
     "--bot-login",
     envvar="MODEL_BOT_LOGIN",

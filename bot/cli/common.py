@@ -58,6 +58,14 @@ def evidence_options(command: F) -> F:
     return command
 
 
+github_api_url_option = click.option(
+    "--github-api-url",
+    envvar="GITHUB_API_URL",
+    metavar="URL",
+    help="GitHub API URL; GitHub Enterprise Server: https://HOST/api/v3. [default: $GITHUB_API_URL or api.github.com]",
+)
+
+
 def github_options(command: F) -> F:
     options = [
         click.option(
@@ -72,12 +80,7 @@ def github_options(command: F) -> F:
             metavar="BRANCH",
             help="Base branch. [default: the repo's default branch; main for local repos]",
         ),
-        click.option(
-            "--github-api-url",
-            envvar="GITHUB_API_URL",
-            metavar="URL",
-            help="GitHub API URL; GitHub Enterprise Server: https://HOST/api/v3. [default: $GITHUB_API_URL or api.github.com]",
-        ),
+        github_api_url_option,
     ]
     for option in reversed(options):
         command = option(command)
