@@ -13,7 +13,9 @@ from bot.core.evidence import Evidence
 from bot.core.expressions import format_condition
 from bot.core.gate import Decision
 from bot.core.marker import ProposalMeta
-from bot.core.plan import MetricPlan, RolloutPlan
+from bot.core.plan import MetricPlan, RolloutPlan, pod_splits
+from bot.core.routing import PROVIDER_NAMES
+from bot.core.traffic import percent
 from bot.text.markdown import code, escape
 from bot.text.report import (
     decision_section,
@@ -90,6 +92,49 @@ def _strategy_lines(plan: RolloutPlan) -> list[str]:
     return lines
 
 
+def traffic_lines(plan: RolloutPlan) -> list[str]:
+    """How the canary's weights reach users: exact through a router, or the real pod split
+    of every partial step when Argo Rollouts weighs with pods; and the shadow phase."""
+    if plan.strategy != "canary":
+        return []
+    lines: list[str] = []
+    shadow = plan.shadow
+    if shadow is not None:
+        how_long = f"for {shadow.duration}" if shadow.duration else "until promoted"
+        judged = (
+            ", while the analysis compares the canary with the stable version on the mirrored requests"
+            if shadow.analysis
+            else ""
+        )
+        lines.append(
+            f"Shadow first: {shadow.percentage}% of the live requests are mirrored to the "
+            f"canary {how_long}{judged}. No user sees the shadow's answers: every response "
+            "still comes from the stable version. Then the mirror is removed and the weighted "
+            "steps begin."
+        )
+    if plan.traffic_router is not None:
+        router = PROVIDER_NAMES.get(plan.traffic_router, plan.traffic_router)
+        lines.append(f"Traffic routing: {router} sets each weight exactly.")
+        return lines
+    splits = pod_splits(plan)
+    if not splits:
+        return lines
+    parts = []
+    for split in splits:
+        pods = (
+            f"{split.canary} canary + {split.stable} stable pod{'s' if split.stable != 1 else ''}"
+        )
+        share = "exactly" if split.exact else f"{percent(split.share)} of requests, not"
+        parts.append(f"{split.weight}% → {pods} ({share} {split.weight}%)")
+    lines.append(
+        f"No traffic routing: Argo Rollouts approximates each weight with whole pods "
+        f"({plan.replicas} replica{'s' if plan.replicas != 1 else ''} behind one Service): "
+        + "; ".join(parts)
+        + "."
+    )
+    return lines
+
+
 def _success(metric: MetricPlan) -> str:
     if metric.template is None:
         return code(format_condition(metric.condition))
@@ -110,6 +155,7 @@ def rollout_plan_section(plan: RolloutPlan, level: int = 3) -> str:
     heading = "#" * level
     lines = [f"{heading} Rollout plan", ""]
     lines += _strategy_lines(plan)
+    lines += traffic_lines(plan)
     if plan.rollback_window:
         lines.append(
             f"A rollback to one of the last {plan.rollback_window} revisions skips the steps "
