@@ -47,10 +47,20 @@ def schemas_dir() -> Path:
     return PACKAGE_DIR / "schemas"
 
 
+CRD_FILES = {
+    "Rollout": "argo-rollouts/rollout-crd.yaml",
+    "AnalysisTemplate": "argo-rollouts/analysis-template-crd.yaml",
+    "ApplicationSet": "argo-cd/applicationset-crd.yaml",
+    "VirtualService": "istio/customresourcedefinitions.gen.yaml",
+    "DestinationRule": "istio/customresourcedefinitions.gen.yaml",
+    "HTTPRoute": "gateway-api/gateway.networking.k8s.io_httproutes.yaml",
+}
+
+
 def crd_path(kind: str) -> Path:
-    """The bundled CRD file of an Argo Rollouts kind (`Rollout`, `AnalysisTemplate`)."""
-    names = {"Rollout": "rollout-crd.yaml", "AnalysisTemplate": "analysis-template-crd.yaml"}
-    path = schemas_dir() / "argo-rollouts" / names[kind]
+    """The bundled CRD file of a kind (`Rollout`, `AnalysisTemplate`, `ApplicationSet`,
+    `VirtualService`, `DestinationRule`, `HTTPRoute`; see each folder's SOURCES.md)."""
+    path = schemas_dir() / CRD_FILES[kind]
     if not path.is_file():
         raise MissingResource(f"bundled CRD {path} not found (reinstall model-promotion-bot)")
     return path

@@ -43,10 +43,6 @@ class TrafficRouting(_Strict):
     the bot renders the objects in `manifests` mode (routing.yaml)."""
 
     provider: Provider
-    port: StrictInt = Field(default=80, ge=1, le=65535, description="the Services' port")
-    target_port: StrictInt = Field(
-        default=8080, ge=1, le=65535, description="the model server's container port"
-    )
     virtual_service: str | None = Field(
         default=None, description="istio: the VirtualService; default the model's name"
     )
@@ -132,6 +128,49 @@ class Shadow(_Strict):
         return self.canary_weight or self.percentage
 
 
+ROUTER_FILES = ("istio", "nginx", "gatewayapi")  # providers whose objects the bot renders
+
+
+def service_names(model: str, strategy: str, routing: TrafficRouting | None) -> tuple[str, ...]:
+    """The Services a model's Rollout needs: the model's own (all its pods; blueGreen's
+    active Service), plus preview (blueGreen) or canary and stable (a router that splits
+    between Services; Istio with DestinationRule subsets splits within one)."""
+    if strategy == "blueGreen":
+        return (model, f"{model}-preview")
+    if routing is None or (routing.provider == "istio" and routing.destination_rule):
+        return (model,)
+    return (model, f"{model}-stable", f"{model}-canary")
+
+
+def routing_context(
+    model: str, strategy: str, routing: TrafficRouting | None, port: int, target_port: int
+) -> dict[str, object]:
+    """What the templates need to render the Rollout's `trafficRouting`, the Services and
+    the router's objects (`routing.yaml`): names default to the model's."""
+    services = service_names(model, strategy, routing)
+    split = len(services) == 3
+    return {
+        "provider": routing.provider if routing is not None else None,
+        "services": list(services),
+        "root_service": model,
+        "stable_service": services[1] if split else None,
+        "canary_service": services[2] if split else None,
+        "port": port,
+        "target_port": target_port,
+        "virtual_service": (routing.virtual_service if routing else None) or model,
+        "routes": list(routing.routes) if routing else [],
+        "destination_rule": bool(routing and routing.destination_rule),
+        "gateways": list(routing.gateways) if routing else [],
+        "host": (routing.host if routing else None)
+        or (model if routing is None or routing.provider == "istio" else None),
+        "gateway": routing.gateway if routing else None,
+        "ingress": model,
+        "http_route": model,
+        "plugin": GATEWAY_API_PLUGIN,
+        "mirror_route": MIRROR_ROUTE,
+    }
+
+
 def shadow_problem(shadow: Shadow | None, routing: TrafficRouting | None) -> str | None:
     if shadow is None:
         return None
@@ -153,8 +192,11 @@ __all__ = [
     "MIRRORING_PROVIDERS",
     "MIRROR_ROUTE",
     "PROVIDER_NAMES",
+    "ROUTER_FILES",
     "Provider",
     "Shadow",
     "TrafficRouting",
+    "routing_context",
+    "service_names",
     "shadow_problem",
 ]
