@@ -908,7 +908,8 @@ def render_change(
                     "routing), and a person wrote it: move it, or leave render.mode unset",
                 )
             if name == KUSTOMIZATION_TEMPLATE:
-                resources = [posixpath.basename(p) for p in (*files, *(q for _, q in owned))]
+                listed = (p for p in (*files, *(q for _, q in owned)) if p != values_path)
+                resources = [posixpath.basename(p) for p in listed]
                 assert context is not None  # the Rollout was rendered above
                 context["kustomization"] = {
                     "resources": [n for n in dict.fromkeys(resources) if n != KUSTOMIZATION_FILE]

@@ -43,6 +43,20 @@ def policies_dir() -> Path:
     return data_dir("policies")
 
 
+def workflows_dir() -> Path:
+    """The GitHub workflows we give users (`docs/workflows/` of the source tree, installed as
+    `bot/_data/workflows`): `model-bot init` writes them into a new environment repo."""
+    for candidate in (
+        PACKAGE_DIR / "_data" / "workflows",
+        PACKAGE_DIR.parent / "docs" / "workflows",
+    ):
+        if candidate.is_dir():
+            return candidate
+    raise MissingResource(
+        f"bundled workflows/ folder not found next to {PACKAGE_DIR} (reinstall model-promotion-bot)"
+    )
+
+
 def schemas_dir() -> Path:
     return PACKAGE_DIR / "schemas"
 
@@ -87,4 +101,5 @@ __all__ = [
     "policies_dir",
     "schemas_dir",
     "templates_dir",
+    "workflows_dir",
 ]

@@ -47,7 +47,7 @@ def _strategy_lines(plan: RolloutPlan) -> list[str]:
                 if step.analysis:
                     text += ", analysis"
                 steps.append(text)
-            return ["Canary (Argo Rollouts): " + " → ".join(steps) + "."]
+            return ["Canary (Argo Rollouts): " + " → ".join(steps) + ".", *traffic_lines(plan)]
         promotion = "automatic" if plan.auto_promotion else "manual"
         return [
             f"Blue-green (Argo Rollouts): preview first, pre-promotion analysis, then {promotion} promotion."
@@ -58,6 +58,7 @@ def _strategy_lines(plan: RolloutPlan) -> list[str]:
         lines.append(f"Canary (Argo Rollouts): {stages}.")
         if plan.background:
             lines.append(f"Background analysis throughout: {_names(plan.background)}.")
+        lines += traffic_lines(plan)
     elif plan.strategy == "blueGreen":
         promotion = "automatic" if plan.auto_promotion else "manual"
         services = (
@@ -155,7 +156,6 @@ def rollout_plan_section(plan: RolloutPlan, level: int = 3) -> str:
     heading = "#" * level
     lines = [f"{heading} Rollout plan", ""]
     lines += _strategy_lines(plan)
-    lines += traffic_lines(plan)
     if plan.rollback_window:
         lines.append(
             f"A rollback to one of the last {plan.rollback_window} revisions skips the steps "

@@ -440,3 +440,13 @@ def test_the_validators_can_fail() -> None:
     assert file_problems(ingress, ROUTING) != []
     route = render_case("canary-gatewayapi")[ROUTING].replace(b"parentRefs:", b"parentRefz:")
     assert file_problems(route, ROUTING) != []
+
+
+def test_a_persons_values_file_in_a_manifests_folder_is_edited_not_listed() -> None:
+    """Helm values are not an object: the kustomization never lists them."""
+    from tests.core.test_render import GOLDEN
+
+    mine = (GOLDEN / "hand-written" / "values.before.yaml").read_bytes()
+    change = render_change(make_request(config=config_with("manifests")), {VALUES: mine})
+    assert VALUES in change.files and not is_bot_owned(change.files[VALUES])
+    assert "values.yaml" not in load(change.files[KUSTOMIZATION])["resources"]
