@@ -67,6 +67,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "registry",
         "Move MLflow registry aliases and tag versions as deployments land.",
     ),
+    "init": (
+        "bot.cli.init_cmd",
+        "init",
+        "Scaffold a new environment repo (config, ApplicationSet, workflows, README).",
+    ),
     "demo": (
         "bot.cli.demo_cmd",
         "demo",

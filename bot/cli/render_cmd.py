@@ -158,7 +158,8 @@ def _root(env_repo: Path | None, out: Path | None) -> tuple[Path, str]:
 @click.option(
     "--validate",
     is_flag=True,
-    help="Check the Rollout and AnalysisTemplate against the Argo Rollouts CRD schemas.",
+    help="Check the rendered objects against the bundled CRD schemas (Argo Rollouts, Istio, "
+    "Gateway API).",
 )
 def render(
     model: str,
@@ -173,7 +174,8 @@ def render(
     out: Path | None,
     validate: bool,
 ) -> None:
-    """Render Helm values, Rollout and AnalysisTemplate of a model into an environment repo.
+    """Render Helm values, Rollout and AnalysisTemplate of a model into an environment repo
+    (with render.mode manifests: the complete folder, Services and kustomization included).
 
     Files that start with model-bot's header are rendered whole; files a person wrote get
     only the image tag and version changed in place; a folder with a kustomization.yaml

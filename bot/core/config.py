@@ -63,6 +63,22 @@ class Kustomize(Strict):
     set_new_name: bool = False
 
 
+class Render(Strict):
+    """What the bot writes in a model's folder (`manifests` or `values`; unset: the values
+    file beside the bot's Rollout and AnalysisTemplate, as before `mode` existed)."""
+
+    mode: Literal["manifests", "values"] | None = Field(
+        default=None,
+        description="manifests: the bot owns a complete kustomize folder (Rollout, Services, "
+        "routing, AnalysisTemplate, kustomization.yaml); values: only the values file's "
+        "declared keys are edited, nothing is added",
+    )
+    port: int = Field(default=80, ge=1, le=65535, description="the rendered Services' port")
+    target_port: int = Field(
+        default=8080, ge=1, le=65535, description="the model server's container port"
+    )
+
+
 class ValueKeys(Strict):
     """Dotted key paths the bot changes (or reads) in a values file a person wrote."""
 
@@ -277,6 +293,7 @@ class BotConfig(Strict):
     paths: Paths = Paths()
     value_keys: ValueKeys = ValueKeys()
     kustomize: Kustomize = Kustomize()
+    render: Render = Render()
     image_repository: str | None = Field(
         default=None, description="default image when evidence has none"
     )

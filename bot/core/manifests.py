@@ -1,7 +1,8 @@
-"""Validate Argo Rollouts manifests against the CRDs' own OpenAPI v3 schemas.
+"""Validate Argo Rollouts, Argo CD, Istio and Gateway API manifests against the CRDs' own
+OpenAPI v3 schemas.
 
-The schemas are `spec.versions[0].schema.openAPIV3Schema` of the CRDs bundled in
-`bot/schemas/argo-rollouts/` (copied byte for byte from argoproj/argo-rollouts), checked with
+The schemas are the `openAPIV3Schema` of the version the bot writes (`API_VERSIONS`) of the
+CRDs bundled in `bot/schemas/` (copied byte for byte, see each folder's SOURCES.md), checked with
 `jsonschema` and read the way the Kubernetes API server reads a structural schema:
 
 * `x-kubernetes-int-or-string` fields (pause durations, counts, maxSurge) take an integer
@@ -36,7 +37,15 @@ from bot.core.resources import crd_path
 from bot.core.yamledit import load_all
 
 API_VERSION = "argoproj.io/v1alpha1"
-KINDS = ("Rollout", "AnalysisTemplate")
+API_VERSIONS = {  # the version of each kind the bot writes: the CRD's storage version
+    "Rollout": API_VERSION,
+    "AnalysisTemplate": API_VERSION,
+    "ApplicationSet": API_VERSION,
+    "VirtualService": "networking.istio.io/v1",
+    "DestinationRule": "networking.istio.io/v1",
+    "HTTPRoute": "gateway.networking.k8s.io/v1",
+}
+KINDS = tuple(API_VERSIONS)
 
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z"
 _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
@@ -121,10 +130,16 @@ def crd_schema(kind: str) -> dict[str, Any]:
     data = path.read_bytes()
     try:  # PyYAML's C loader reads the 600 kB CRDs in a tenth of the time, when present
         yaml: Any = importlib.import_module("yaml")
-        document = yaml.load(data, Loader=yaml.CSafeLoader)
+        documents = list(yaml.load_all(data, Loader=yaml.CSafeLoader))
     except (ImportError, AttributeError):
-        document = load_all(data, str(path))[0]
-    schema = document["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        documents = load_all(data, str(path))
+    # A bundle (Istio's) holds many CRDs: the one whose names.kind is `kind`.
+    document = next(
+        d for d in documents if isinstance(d, Mapping) and d["spec"]["names"]["kind"] == kind
+    )
+    version = API_VERSIONS[kind].rpartition("/")[2]
+    served = {v["name"]: v for v in document["spec"]["versions"]}
+    schema = served[version]["schema"]["openAPIV3Schema"]
     assert isinstance(schema, dict)
     return schema
 
@@ -133,7 +148,7 @@ def crd_schema(kind: str) -> dict[str, Any]:
 def _validator(kind: str) -> Validator:
     schema = _strict(copy.deepcopy(crd_schema(kind)))
     schema["required"] = sorted({*schema.get("required", []), "apiVersion", "kind", "metadata"})
-    schema["properties"]["apiVersion"] = {"enum": [API_VERSION]}
+    schema["properties"]["apiVersion"] = {"enum": [API_VERSIONS[kind]]}
     schema["properties"]["kind"] = {"enum": [kind]}
     schema["properties"]["metadata"] = OBJECT_META
     validator: Validator = _K8sValidator(schema)
@@ -173,7 +188,7 @@ def _selector_problems(doc: Mapping[str, Any]) -> list[str]:
 
 
 def validate_manifest(doc: dict[str, Any]) -> list[str]:
-    """Problems of one Rollout or AnalysisTemplate manifest; empty when it is valid.
+    """Problems of one manifest of a kind with a bundled CRD (`KINDS`); empty when valid.
 
     Each problem reads `<Kind> <name>: <field path>: <what is wrong>`. A document of any
     other kind is one problem (there is no bundled schema for it).
@@ -194,7 +209,7 @@ def validate_manifest(doc: dict[str, Any]) -> list[str]:
 
 
 def validate_file(data: bytes, source: str) -> list[str]:
-    """Problems of every Rollout and AnalysisTemplate document in a YAML file.
+    """Problems of every document of a kind with a bundled CRD (`KINDS`) in a YAML file.
 
     Documents of other kinds (a Service next to a Rollout) are skipped; a file that does not
     parse raises `InvalidInput`.

@@ -24,6 +24,8 @@ from bot.core.argo import (
 from bot.core.expressions import Comparison, ExpressionError
 from bot.core.policy import Policy
 from bot.core.queries import QueryContext, effective_query
+from bot.core.routing import GATEWAY_API_PLUGIN
+from bot.core.traffic import DEFAULT_MAX_SURGE, PodSplit, pod_split
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,27 @@ class RolloutPlan:
     pre_promotion: tuple[str, ...] = ()  # blueGreen.prePromotionAnalysis templates
     post_promotion: tuple[str, ...] = ()  # blueGreen.postPromotionAnalysis templates
     templates: tuple[TemplateUse, ...] = ()
+    # How the canary's weights reach the users (bot.core.traffic, bot.core.routing):
+    traffic_router: str | None = None  # istio | nginx | gatewayapi | smi | None: pods
+    weights: tuple[int, ...] = ()  # the setWeight steps in order
+    max_surge: int | str = DEFAULT_MAX_SURGE
+    shadow: ShadowPlan | None = None
+
+
+@dataclass(frozen=True)
+class ShadowPlan:
+    """The mirror phase before the weighted steps."""
+
+    percentage: int  # share of the requests mirrored to the canary
+    duration: str | None  # the pause while mirrored (None: until promoted)
+    analysis: bool  # an analysis runs while mirrored
+
+
+def pod_splits(plan: RolloutPlan) -> tuple[PodSplit, ...]:
+    """Without a traffic router, the pods Argo Rollouts runs for each partial weight."""
+    if plan.strategy != "canary" or plan.traffic_router is not None:
+        return ()
+    return tuple(pod_split(plan.replicas, w, plan.max_surge) for w in plan.weights if w < 100)
 
 
 def rollout_plan(policy: Policy, context: QueryContext) -> RolloutPlan:
@@ -110,6 +133,7 @@ def rollout_plan(policy: Policy, context: QueryContext) -> RolloutPlan:
                 initial_delay=settings.initial_delay,
             )
         )
+    shadow = rollout.shadow
     return RolloutPlan(
         strategy=rollout.strategy,
         steps=steps,
@@ -118,6 +142,13 @@ def rollout_plan(policy: Policy, context: QueryContext) -> RolloutPlan:
         rollback_window=rollout.rollback_window,
         replicas=rollout.replicas,
         metrics=tuple(metrics),
+        traffic_router=rollout.traffic_routing.provider if rollout.traffic_routing else None,
+        weights=rollout.steps if rollout.strategy == "canary" else (),
+        shadow=(
+            ShadowPlan(shadow.percentage, shadow.duration, shadow.analysis and analysed)
+            if shadow is not None
+            else None
+        ),
     )
 
 
@@ -237,13 +268,75 @@ def plan_from_manifests(files: Mapping[str, bytes]) -> RolloutPlan | None:
             **common,
         )
     canary = _map(strategy, "canary")
+    written = canary.get("steps")
+    steps: list[Any] = written if isinstance(written, list) else []
+    surge = canary.get("maxSurge", DEFAULT_MAX_SURGE)
     return RolloutPlan(
         strategy="canary" if "canary" in strategy else "none",
         steps=(),
         auto_promotion=True,
-        stages=_stages(canary.get("steps")),
+        stages=_stages(_after_shadow(steps)),
         background=_names(refs, "background analysis"),
+        traffic_router=_router(_map(canary, "trafficRouting")),
+        weights=tuple(
+            w for step in _after_shadow(steps) if isinstance(w := _map(step).get("setWeight"), int)
+        ),
+        max_surge=surge if isinstance(surge, int | str) else DEFAULT_MAX_SURGE,
+        shadow=_shadow(steps),
         **common,
+    )
+
+
+def _router(routing: Mapping[str, Any]) -> str | None:
+    """The provider a Rollout's `trafficRouting` names (None: weights by pod counts)."""
+    if not routing:
+        return None
+    if GATEWAY_API_PLUGIN in _map(routing, "plugins"):
+        return "gatewayapi"
+    for key in ("istio", "nginx", "smi"):
+        if key in routing:
+            return key
+    return next((str(k) for k in routing if k != "managedRoutes"), None)
+
+
+def _mirror_index(steps: Sequence[Any]) -> int | None:
+    """The index of the step that removes the shadow's mirror (`setMirrorRoute` without
+    a match), or None when the steps run no shadow phase."""
+    started = False
+    for index, step in enumerate(steps):
+        mirror = _map(step, "setMirrorRoute")
+        if mirror and "match" in mirror:
+            started = True
+        elif mirror and started:
+            return index
+        elif _map(step).get("setWeight") is not None:
+            return None
+    return None
+
+
+def _after_shadow(steps: Sequence[Any]) -> Sequence[Any]:
+    """The steps after the shadow phase (and after the canary scale back to the weights)."""
+    end = _mirror_index(steps)
+    if end is None:
+        return steps
+    rest = steps[end + 1 :]
+    while rest and _map(rest[0], "setCanaryScale"):
+        rest = rest[1:]
+    return rest
+
+
+def _shadow(steps: Sequence[Any]) -> ShadowPlan | None:
+    end = _mirror_index(steps)
+    if end is None:
+        return None
+    phase = steps[:end]
+    mirror = next(_map(s, "setMirrorRoute") for s in phase if _map(s, "setMirrorRoute"))
+    percentage = mirror.get("percentage")
+    duration = next((_map(s, "pause").get("duration") for s in phase if "pause" in _map(s)), None)
+    return ShadowPlan(
+        percentage=percentage if isinstance(percentage, int) else 100,
+        duration=str(duration) if duration is not None else None,
+        analysis=any("analysis" in _map(s) for s in phase),
     )
 
 
@@ -266,8 +359,10 @@ __all__ = [
     "CanaryStep",
     "MetricPlan",
     "RolloutPlan",
+    "ShadowPlan",
     "TemplateUse",
     "committed_plan",
     "plan_from_manifests",
+    "pod_splits",
     "rollout_plan",
 ]

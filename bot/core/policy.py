@@ -29,6 +29,8 @@ from bot.core.expressions import Comparison, ExpressionError, parse_condition, p
 from bot.core.loading import load_file
 from bot.core.names import is_dns_label
 from bot.core.queries import QueryContext, fill_query
+from bot.core.routing import Shadow, TrafficRouting, shadow_problem
+from bot.core.traffic import first_step_problem
 
 _DURATION = re.compile(r"^([1-9]\d{0,5})(s|m|h)\Z")
 
@@ -115,13 +117,30 @@ class Rollout(Strict):
         default=False, description="blueGreen: promote after pre-promotion analysis passes"
     )
     scale_down_delay_seconds: StrictInt = Field(default=30, ge=0)
-    replicas: StrictInt = Field(default=2, ge=1, le=1000)
+    replicas: StrictInt = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="pods of the model; without traffic_routing the first step must be at "
+        "least one pod's share (5 % of 20 is one pod)",
+    )
     rollback_window: StrictInt = Field(
         default=3,
         ge=0,
         le=100,
         description="Argo Rollouts rollbackWindow.revisions: going back to one of the last N "
         "revisions skips canary steps and analysis (the emergency path of a rollback)",
+    )
+
+    traffic_routing: TrafficRouting | None = Field(
+        default=None,
+        description="canary: the router that sets exact weights (istio, nginx, gatewayapi, "
+        "smi); none: weights are approximated with pods",
+    )
+    shadow: Shadow | None = Field(
+        default=None,
+        description="canary: mirror live requests to the canary before the weighted steps "
+        "(istio or gatewayapi)",
     )
 
     @field_validator("steps")
@@ -132,6 +151,26 @@ class Rollout(Strict):
         if any(b <= a for a, b in itertools.pairwise(steps)):
             raise ValueError(f"weights must increase, got {list(steps)} (e.g. [5, 25, 75, 100])")
         return steps
+
+    @model_validator(mode="after")
+    def _routing(self) -> Rollout:
+        routing = self.traffic_routing
+        if self.strategy == "blueGreen" and (routing is not None or self.shadow is not None):
+            raise ValueError(
+                "traffic_routing and shadow are for strategy canary (blueGreen switches "
+                "Services: remove them)"
+            )
+        for field, message in routing.problems() if routing is not None else []:
+            raise ValueError(f"traffic_routing.{field} {message}")
+        if self.shadow is not None:
+            try:
+                duration_seconds(self.shadow.duration)
+            except ValueError as error:
+                raise ValueError(f"shadow.duration: {error}") from None
+        problem = shadow_problem(self.shadow, routing)
+        if problem is not None:
+            raise ValueError(f"shadow: {problem}")
+        return self
 
 
 class AnalysisMetric(Strict):
@@ -315,7 +354,8 @@ def gate_problems(policy: Policy, source: str) -> list[Problem]:
 
 def policy_problems(policy: Policy, source: str) -> list[Problem]:
     """What a valid-looking policy still gets wrong: analysis queries whose templates do not
-    render (a Jinja syntax error or an unknown variable)."""
+    render (a Jinja syntax error or an unknown variable), and a canary without traffic
+    routing whose first step is below one pod's share (`bot.core.traffic`)."""
     context = QueryContext(model="model", environment="environment", namespace="namespace")
     analyses = [("analysis", policy.analysis)] + [
         (f"environments.{name}.analysis", override.analysis)
@@ -323,6 +363,15 @@ def policy_problems(policy: Policy, source: str) -> list[Problem]:
         if override.analysis is not None
     ]
     problems: list[Problem] = []
+    rollouts = [("rollout", policy.rollout)] + [
+        (f"environments.{name}.rollout", override.rollout)
+        for name, override in policy.environments.items()
+        if override.rollout is not None
+    ]
+    for prefix, rollout in rollouts:
+        split = pod_split_problem(rollout)
+        if split is not None:
+            problems.append(Problem(source, f"{prefix}.steps", split))
     for prefix, analysis in analyses:
         for index, metric in enumerate(analysis.metrics):
             for field in ("query", "baseline_query"):
@@ -337,6 +386,13 @@ def policy_problems(policy: Policy, source: str) -> list[Problem]:
                         for p in error.problems
                     ]
     return problems
+
+
+def pod_split_problem(rollout: Rollout) -> str | None:
+    """A canary without traffic routing whose first step is below one pod's share."""
+    if rollout.strategy != "canary" or rollout.traffic_routing is not None:
+        return None
+    return first_step_problem(rollout.replicas, rollout.steps)
 
 
 def policy_json_schema() -> dict[str, object]:
@@ -358,6 +414,7 @@ __all__ = [
     "duration_seconds",
     "gate_problems",
     "load_policy",
+    "pod_split_problem",
     "policy_json_schema",
     "policy_problems",
 ]

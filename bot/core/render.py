@@ -71,6 +71,7 @@ from bot.core.plan import rollout_plan
 from bot.core.policy import Policy
 from bot.core.queries import QueryContext
 from bot.core.resources import bundled_templates
+from bot.core.routing import ROUTER_FILES, TrafficRouting, routing_context, service_names
 from bot.core.trailers import IMAGE, IMAGE_TAG, PREVIOUS_IMAGE_TAG, read_bot_commit
 from bot.core.yamledit import (
     POD_SPEC_PATHS,
@@ -97,7 +98,20 @@ MANAGED_BY = "model-bot"
 VALUES_TEMPLATE = "values.yaml.j2"
 ROLLOUT_TEMPLATE = "rollout.yaml.j2"
 ANALYSIS_TEMPLATE = "analysis-template.yaml.j2"
-TEMPLATE_NAMES = (VALUES_TEMPLATE, ROLLOUT_TEMPLATE, ANALYSIS_TEMPLATE)
+SERVICES_TEMPLATE = "services.yaml.j2"
+ROUTING_TEMPLATE = "routing.yaml.j2"
+KUSTOMIZATION_TEMPLATE = "kustomization.yaml.j2"
+TEMPLATE_NAMES = (
+    VALUES_TEMPLATE,
+    ROLLOUT_TEMPLATE,
+    ANALYSIS_TEMPLATE,
+    SERVICES_TEMPLATE,
+    ROUTING_TEMPLATE,
+    KUSTOMIZATION_TEMPLATE,
+)
+SERVICES_FILE = "services.yaml"  # manifests mode, or a policy with traffic routing
+ROUTING_FILE = "routing.yaml"  # the router's objects (Istio, NGINX, Gateway API)
+KUSTOMIZATION_FILE = "kustomization.yaml"  # manifests mode
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 CONFIG_SOURCE = ".model-bot.yaml"
 
@@ -394,6 +408,10 @@ def resolve(request: RenderRequest) -> _Resolved:
     address = _check(problems, origin, _address, address)
     if model is not None and request.policy.rollout.strategy == "blueGreen":
         problems.extend(_blue_green_names(model))
+    elif model is not None and (
+        config.render.mode == "manifests" or request.policy.rollout.traffic_routing is not None
+    ):
+        problems.extend(_service_names(model))
     if problems:
         raise InvalidInput(problems)
     names = {"version": version, "tag": tag, "model": model, "environment": environment}
@@ -456,6 +474,20 @@ def _blue_green_names(model: str) -> list[Problem]:
             "",
             f"blueGreen needs the Services {model!r} and {preview!r}, so the model name "
             "must start with a letter and have at most 55 characters",
+        )
+    ]
+
+
+def _service_names(model: str) -> list[Problem]:
+    names = service_names(model, "canary", TrafficRouting(provider="smi"))
+    if all(_DNS_1035.match(name) for name in names):
+        return []
+    return [
+        Problem(
+            "--model",
+            "",
+            f"the bot renders the Services {', '.join(repr(n) for n in names)}, so the model "
+            "name must start with a letter and have at most 56 characters",
         )
     ]
 
@@ -651,6 +683,11 @@ def _context(r: _Resolved) -> dict[str, object]:
         "environment": r.environment,
         "namespace": r.namespace,
         "labels": labels,
+        # Services and routers: no version label, so a promotion leaves them as they are
+        "object_labels": {
+            "app.kubernetes.io/name": r.model,
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+        },
         "selector_labels": {"app.kubernetes.io/name": r.model},
         "pod_labels": {
             "app.kubernetes.io/name": r.model,
@@ -675,6 +712,24 @@ def _context(r: _Resolved) -> dict[str, object]:
             "template_name": analysis_template_name(r.model),
             "metrics": metrics,
         },
+        "routing": routing_context(
+            r.model,
+            rollout.strategy,
+            rollout.traffic_routing,
+            r.config.render.port,
+            r.config.render.target_port,
+        ),
+        "shadow": (
+            {
+                "percentage": rollout.shadow.percentage,
+                "duration": rollout.shadow.duration,
+                "analysis": rollout.shadow.analysis and enabled,
+                "scale_weight": rollout.shadow.scale_weight,
+            }
+            if rollout.shadow is not None and rollout.strategy == "canary"
+            else None
+        ),
+        "kustomization": {"resources": []},
         "environment_values": dict(r.config.environment(r.environment).values),
         "promoted_values": promoted,
     }
@@ -739,7 +794,14 @@ def candidate_paths(config: BotConfig, environment: str, model: str, version: st
     """Every repo-relative path `render_change` may read: the caller passes those that exist."""
     folder = model_dir(config, environment, model, version)
     paths = config.paths
-    names = (paths.values, paths.rollout, paths.analysis_template, *KUSTOMIZATION_NAMES)
+    names = (
+        paths.values,
+        paths.rollout,
+        paths.analysis_template,
+        SERVICES_FILE,
+        ROUTING_FILE,
+        *KUSTOMIZATION_NAMES,
+    )
     return [f"{folder}/{name}" for name in names]
 
 
@@ -768,10 +830,18 @@ def render_change(
     """
     r = resolve(request)
     folder = model_dir(r.config, r.environment, r.model, r.version)
+    mode = r.config.render.mode
+    if mode == "values":
+        return _values_change(r, existing, folder)
     kustomization = next(
-        (f"{folder}/{n}" for n in KUSTOMIZATION_NAMES if f"{folder}/{n}" in existing), None
+        (
+            f"{folder}/{n}"
+            for n in KUSTOMIZATION_NAMES
+            if f"{folder}/{n}" in existing and not is_bot_owned(existing[f"{folder}/{n}"])
+        ),
+        None,
     )
-    if kustomization is not None:
+    if kustomization is not None:  # a person's kustomization: only its image entry changes
         return _kustomize_change(r, kustomization, existing, folder)
 
     chosen = _templates(templates, r.config)
@@ -801,7 +871,9 @@ def render_change(
 
     old = existing.get(values_path)
     if old is None or is_bot_owned(old):
-        if not manifests:
+        if mode == "manifests" and old is not None:
+            deleted.append(values_path)  # a complete folder of manifests has no Helm values
+        elif not manifests and mode != "manifests":
             files[values_path] = rendered(VALUES_TEMPLATE, values_path)
     else:
         files[values_path] = set_values_in_bytes(old, r.promoted, values_path)
@@ -824,7 +896,66 @@ def render_change(
     elif old is not None:
         deleted.append(analysis_path)
 
+    if not hand_rollout:
+        owned = _owned_objects(r, folder, mode)
+        for name, path in owned:
+            old = existing.get(path)
+            if old is not None and not is_bot_owned(old):
+                raise InvalidInput.one(
+                    path,
+                    "",
+                    "the bot renders this file here (render.mode manifests, or traffic "
+                    "routing), and a person wrote it: move it, or leave render.mode unset",
+                )
+            if name == KUSTOMIZATION_TEMPLATE:
+                listed = (p for p in (*files, *(q for _, q in owned)) if p != values_path)
+                resources = [posixpath.basename(p) for p in listed]
+                assert context is not None  # the Rollout was rendered above
+                context["kustomization"] = {
+                    "resources": [n for n in dict.fromkeys(resources) if n != KUSTOMIZATION_FILE]
+                }
+            files[path] = rendered(name, path)
+        wanted = {path for _, path in owned}
+        for name in (SERVICES_FILE, ROUTING_FILE, KUSTOMIZATION_FILE):
+            path = f"{folder}/{name}"
+            old = existing.get(path)
+            if path not in wanted and old is not None and is_bot_owned(old):
+                deleted.append(path)  # the policy or mode no longer asks for it
+
     return _change_set(files, existing, deleted, "render", folder, r.repository)
+
+
+def _owned_objects(r: _Resolved, folder: str, mode: str | None) -> list[tuple[str, str]]:
+    """(template, path) of the files beside the Rollout the bot renders: in manifests mode
+    the Services, the router's objects and the kustomization; otherwise (values beside the
+    Rollout, as before) the Services and router objects only when the policy routes traffic,
+    as the Rollout then names them."""
+    rollout = r.policy.rollout
+    routing = rollout.traffic_routing if rollout.strategy == "canary" else None
+    owned: list[tuple[str, str]] = []
+    if mode == "manifests" or routing is not None:
+        owned.append((SERVICES_TEMPLATE, f"{folder}/{SERVICES_FILE}"))
+    if routing is not None and routing.provider in ROUTER_FILES:
+        owned.append((ROUTING_TEMPLATE, f"{folder}/{ROUTING_FILE}"))
+    if mode == "manifests":
+        owned.append((KUSTOMIZATION_TEMPLATE, f"{folder}/{KUSTOMIZATION_FILE}"))
+    return owned
+
+
+def _values_change(r: _Resolved, existing: Mapping[str, bytes], folder: str) -> ChangeSet:
+    """render.mode values: the user's chart renders the workload; only the declared keys of
+    the values file change, and nothing is added beside it."""
+    path = f"{folder}/{r.config.paths.values}"
+    old = existing.get(path)
+    if old is None:
+        raise InvalidInput.one(
+            path,
+            "",
+            "render.mode is values, and the folder has no values file: commit your chart's "
+            "values file there first (or set render.mode to manifests)",
+        )
+    new = set_values_in_bytes(old, r.promoted, path)
+    return _change_set({path: new}, existing, [], "render", folder, r.repository)
 
 
 def _folder_yaml(
@@ -1160,7 +1291,7 @@ def _declared(
     """(image tag, model version or None when the folder names none) of a model's folder."""
     repository = image_repository or config.image_repository
     path = _named(existing, KUSTOMIZATION_NAMES)
-    if path is not None:
+    if path is not None and not is_bot_owned(existing[path]):  # the bot's lists its files
         entries = _kustomize_entries(existing[path], path)
         name = config.kustomize.image or repository
         chosen = [e for e in entries if name is not None and _matches(e.get("name"), name)]
@@ -1235,7 +1366,8 @@ def read_current_version(
 def declares_model_version(existing: Mapping[str, bytes], config: BotConfig) -> bool:
     """Whether the folder names the model version itself (a values file with
     `value_keys.model_version`), rather than only an image tag standing for it."""
-    if _named(existing, KUSTOMIZATION_NAMES) is not None:
+    kustomization = _named(existing, KUSTOMIZATION_NAMES)
+    if kustomization is not None and not is_bot_owned(existing[kustomization]):
         return False
     if _named(existing, [config.paths.values]) is None:
         return False

@@ -43,14 +43,38 @@ def policies_dir() -> Path:
     return data_dir("policies")
 
 
+def workflows_dir() -> Path:
+    """The GitHub workflows we give users (`docs/workflows/` of the source tree, installed as
+    `bot/_data/workflows`): `model-bot init` writes them into a new environment repo."""
+    for candidate in (
+        PACKAGE_DIR / "_data" / "workflows",
+        PACKAGE_DIR.parent / "docs" / "workflows",
+    ):
+        if candidate.is_dir():
+            return candidate
+    raise MissingResource(
+        f"bundled workflows/ folder not found next to {PACKAGE_DIR} (reinstall model-promotion-bot)"
+    )
+
+
 def schemas_dir() -> Path:
     return PACKAGE_DIR / "schemas"
 
 
+CRD_FILES = {
+    "Rollout": "argo-rollouts/rollout-crd.yaml",
+    "AnalysisTemplate": "argo-rollouts/analysis-template-crd.yaml",
+    "ApplicationSet": "argo-cd/applicationset-crd.yaml",
+    "VirtualService": "istio/customresourcedefinitions.gen.yaml",
+    "DestinationRule": "istio/customresourcedefinitions.gen.yaml",
+    "HTTPRoute": "gateway-api/gateway.networking.k8s.io_httproutes.yaml",
+}
+
+
 def crd_path(kind: str) -> Path:
-    """The bundled CRD file of an Argo Rollouts kind (`Rollout`, `AnalysisTemplate`)."""
-    names = {"Rollout": "rollout-crd.yaml", "AnalysisTemplate": "analysis-template-crd.yaml"}
-    path = schemas_dir() / "argo-rollouts" / names[kind]
+    """The bundled CRD file of a kind (`Rollout`, `AnalysisTemplate`, `ApplicationSet`,
+    `VirtualService`, `DestinationRule`, `HTTPRoute`; see each folder's SOURCES.md)."""
+    path = schemas_dir() / CRD_FILES[kind]
     if not path.is_file():
         raise MissingResource(f"bundled CRD {path} not found (reinstall model-promotion-bot)")
     return path
@@ -77,4 +101,5 @@ __all__ = [
     "policies_dir",
     "schemas_dir",
     "templates_dir",
+    "workflows_dir",
 ]

@@ -13,7 +13,9 @@ from bot.core.evidence import Evidence
 from bot.core.expressions import format_condition
 from bot.core.gate import Decision
 from bot.core.marker import ProposalMeta
-from bot.core.plan import MetricPlan, RolloutPlan
+from bot.core.plan import MetricPlan, RolloutPlan, pod_splits
+from bot.core.routing import PROVIDER_NAMES
+from bot.core.traffic import percent
 from bot.text.markdown import code, escape
 from bot.text.report import (
     decision_section,
@@ -45,7 +47,7 @@ def _strategy_lines(plan: RolloutPlan) -> list[str]:
                 if step.analysis:
                     text += ", analysis"
                 steps.append(text)
-            return ["Canary (Argo Rollouts): " + " → ".join(steps) + "."]
+            return ["Canary (Argo Rollouts): " + " → ".join(steps) + ".", *traffic_lines(plan)]
         promotion = "automatic" if plan.auto_promotion else "manual"
         return [
             f"Blue-green (Argo Rollouts): preview first, pre-promotion analysis, then {promotion} promotion."
@@ -56,6 +58,7 @@ def _strategy_lines(plan: RolloutPlan) -> list[str]:
         lines.append(f"Canary (Argo Rollouts): {stages}.")
         if plan.background:
             lines.append(f"Background analysis throughout: {_names(plan.background)}.")
+        lines += traffic_lines(plan)
     elif plan.strategy == "blueGreen":
         promotion = "automatic" if plan.auto_promotion else "manual"
         services = (
@@ -87,6 +90,49 @@ def _strategy_lines(plan: RolloutPlan) -> list[str]:
             "are not shown below"
         )
         lines.append(f"- {kind} {code(use.name, in_table=False)} ({escape(where)}): {held}.")
+    return lines
+
+
+def traffic_lines(plan: RolloutPlan) -> list[str]:
+    """How the canary's weights reach users: exact through a router, or the real pod split
+    of every partial step when Argo Rollouts weighs with pods; and the shadow phase."""
+    if plan.strategy != "canary":
+        return []
+    lines: list[str] = []
+    shadow = plan.shadow
+    if shadow is not None:
+        how_long = f"for {shadow.duration}" if shadow.duration else "until promoted"
+        judged = (
+            ", while the analysis compares the canary with the stable version on the mirrored requests"
+            if shadow.analysis
+            else ""
+        )
+        lines.append(
+            f"Shadow first: {shadow.percentage}% of the live requests are mirrored to the "
+            f"canary {how_long}{judged}. No user sees the shadow's answers: every response "
+            "still comes from the stable version. Then the mirror is removed and the weighted "
+            "steps begin."
+        )
+    if plan.traffic_router is not None:
+        router = PROVIDER_NAMES.get(plan.traffic_router, plan.traffic_router)
+        lines.append(f"Traffic routing: {router} sets each weight exactly.")
+        return lines
+    splits = pod_splits(plan)
+    if not splits:
+        return lines
+    parts = []
+    for split in splits:
+        pods = (
+            f"{split.canary} canary + {split.stable} stable pod{'s' if split.stable != 1 else ''}"
+        )
+        share = "exactly" if split.exact else f"{percent(split.share)} of requests, not"
+        parts.append(f"{split.weight}% → {pods} ({share} {split.weight}%)")
+    lines.append(
+        f"No traffic routing: Argo Rollouts approximates each weight with whole pods "
+        f"({plan.replicas} replica{'s' if plan.replicas != 1 else ''} behind one Service): "
+        + "; ".join(parts)
+        + "."
+    )
     return lines
 
 

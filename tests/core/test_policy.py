@@ -331,7 +331,7 @@ def test_policy_numbers_still_load(tmp_path: Path) -> None:
             tmp_path,
             GATES
             + "significance: {confidence: 0.9, resamples: 500, seed: 7, required: false}\n"
-            + "rollout: {steps: [10, 100], replicas: 3, auto_promotion: true}\n",
+            + "rollout: {steps: [10, 100], replicas: 10, auto_promotion: true}\n",
         )
     )
     assert policy.significance is not None and policy.significance.confidence == 0.9

@@ -426,7 +426,7 @@ def test_new_version_rewrites_bot_owned_files() -> None:
 
 def test_a_bot_owned_file_edited_by_hand_is_rendered_whole_again() -> None:
     first = rendered()
-    edited = first.files[ROLLOUT].replace(b"replicas: 2", b"replicas: 9")
+    edited = first.files[ROLLOUT].replace(b"replicas: 20", b"replicas: 9")
     again = render_change(make_request(), {**first.files, ROLLOUT: edited})
     assert again.changed == (ROLLOUT,)
     assert again.files[ROLLOUT] == first.files[ROLLOUT]

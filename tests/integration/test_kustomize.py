@@ -13,6 +13,8 @@ from bot.core.config import BotConfig
 from bot.core.manifests import validate_file
 from bot.core.render import read_current_version, render_change
 from tests.core.test_render import IMAGE, make_request
+from tests.core.test_render_routing import CASES, render_case
+from tests.k8sschemas import object_problems
 
 KUBECTL = shutil.which("kubectl")
 pytestmark = pytest.mark.skipif(
@@ -146,3 +148,21 @@ def test_rendered_files_build_as_a_kustomize_base(tmp_path: Path) -> None:
         with path.open("w") as stream:
             out.dump(doc, stream)
         assert validate_file(path.read_bytes(), path.name) == []
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_manifests_folder_builds_with_kubectl_kustomize(tmp_path: Path, name: str) -> None:
+    """render.mode manifests: the bot's folder is complete; kustomize builds it as it is, and
+    every object it builds is valid (CRDs and Kubernetes' own schemas)."""
+    files = render_case(name)
+    for path, data in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    built = kustomize(tmp_path / FOLDER)
+    written = [d for path in files for d in YAML(typ="safe").load_all(files[path]) if d]
+    objects = [d for d in written if d["kind"] != "Kustomization"]
+    assert sorted((d["kind"], d["metadata"]["name"]) for d in built) == sorted(
+        (d["kind"], d["metadata"]["name"]) for d in objects
+    )
+    for doc in built:
+        assert object_problems(doc) == [], doc["kind"]
