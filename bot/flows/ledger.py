@@ -157,6 +157,42 @@ def model_folders(
     return folders
 
 
+def environments_of(session: EnvSession, config: BotConfig, wanted: str | None) -> list[str]:
+    """The environments to list (`wanted` alone, when given): `.model-bot.yaml`'s, else the
+    folders under the model directory's environment level."""
+    if config.environments is not None:
+        names = sorted(config.environments)
+    else:
+        root = _environments_root(config)
+        names = sorted(
+            {
+                path[len(root) :].split("/", 1)[0]
+                for path in session.workspace.tree_of("HEAD", [root.rstrip("/")])
+            }
+        )
+    if wanted is None:
+        return [n for n in names if is_dns_label(n)]
+    if wanted not in names:
+        known = ", ".join(names) or "none"
+        raise InvalidInput.one(
+            "--environment", "", f"unknown environment {wanted!r} (known: {known})"
+        )
+    return [wanted]
+
+
+def _environments_root(config: BotConfig) -> str:
+    """`environments/` of `environments/{environment}/{model}`."""
+    template = config.paths.model_dir
+    root, found, _ = template.partition("{environment}")
+    if not found or "{" in root:
+        raise InvalidInput.one(
+            ".model-bot.yaml",
+            "paths.model_dir",
+            f"{template!r}: list the environments under `environments:` so status can find them",
+        )
+    return root
+
+
 def landed_commits(session: EnvSession, mentioning: str | None = None) -> list[LandedCommit]:
     """The base's first-parent commits, newest first, with the tips merge commits merged:
     read once, the ledgers of every model are built from it (`read_ledger(landed=...)`).
@@ -331,6 +367,7 @@ __all__ = [
     "LedgerRead",
     "deployment_at_head",
     "entry_for",
+    "environments_of",
     "landed_commits",
     "model_folders",
     "pull_number_in",
