@@ -11,6 +11,7 @@ cooldown has passed (`bot.core.drift`). `healthy` and `inconclusive` change noth
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -198,7 +199,9 @@ def _jobs(
         for model, d in found
         if d.version is not None
     }
-    texts = session.workspace.tree_of("HEAD", sorted(set(paths.values()))) if paths else {}
+    # By folder: a commits-only clone (read-only sessions) reads folders, not single files.
+    report_folders = sorted({posixpath.dirname(p) for p in paths.values()})
+    texts = session.workspace.tree_of("HEAD", report_folders) if report_folders else {}
     jobs = []
     for model, deployed in found:
         data = texts.get(paths.get(model, ""))

@@ -153,8 +153,18 @@ def closing_comment(model: str, environment: str, version: str, pull: str | None
     )
 
 
+def drift_answer_note(issue: int) -> str:
+    """The promotion pull request's paragraph naming the drift it answers (`#N` is a
+    number: GitHub links it)."""
+    return (
+        f"**Answers drift #{issue}:** this version was retrained because `model-bot monitor` "
+        f"found the deployed one drifted; merging this promotion closes #{issue}."
+    )
+
+
 __all__ = [
     "closing_comment",
+    "drift_answer_note",
     "evidence_comment",
     "evidence_markdown",
     "issue_body",
