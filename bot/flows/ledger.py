@@ -113,6 +113,7 @@ def deployment_at_head(
     landed: Sequence[LandedCommit],
     config: BotConfig | None = None,
     files: Mapping[str, bytes] | None = None,
+    checked: bool = False,
 ) -> Deployment:
     """What the base's head says about `model` in `environment`, its version read with the
     ledger's record; no path-limited log of the folder (that walks every tree of the
@@ -120,7 +121,8 @@ def deployment_at_head(
     when the caller has read them already (status reads every folder at once)."""
     workspace = session.workspace
     config = config if config is not None else read_config(workspace)
-    check_environment(config, workspace, environment)
+    if not checked:  # `checked`: the caller listed the environment's models already
+        check_environment(config, workspace, environment)
     folder = model_folder(config, environment, model)
     if files is None:
         files = workspace.tree_of("HEAD", [folder])

@@ -178,26 +178,33 @@ def _jobs(
     found: list[tuple[str, Deployed]] = []
     for model, files in sorted(folders.items()):
         deployment = deployment_at_head(
-            session, model, environment, landed, config, files=dict(files)
+            session, model, environment, landed, config, files=dict(files), checked=True
         )
-        read = read_ledger(
-            session,
-            model,
-            environment,
-            deployment=deployment,
-            landed=landed,
-            enrich_holds=False,
-        )
-        entry = entry_for(read.ledger, deployment.current)
+        # The bot's claims first (no folder reads); only when they do not explain what the
+        # folder declares is the history searched for the manual edit that brought it.
+        claims = read_ledger(session, model, environment, landed=landed, enrich_holds=False)
+        current = claims.ledger.current
+        if current is None or current.version != deployment.current:
+            claims = read_ledger(
+                session,
+                model,
+                environment,
+                deployment=deployment,
+                landed=landed,
+                enrich_holds=False,
+            )
+        entry = entry_for(claims.ledger, deployment.current)
         since = entry.at if entry is not None else None
         found.append((model, Deployed(model, environment, deployment.current, since)))
-    # Every deployed version's committed evidence, read at once.
+    # The committed evidence of every deployed version, read at once, when a signal is
+    # judged relative to it.
+    relative = any(s.relative_to_evidence for s in monitoring.signals)
     paths = {
         model: evidence_file(
             fill_path(config.paths.report, environment=environment, model=model, version=d.version)
         )
         for model, d in found
-        if d.version is not None
+        if d.version is not None and relative
     }
     # By folder: a commits-only clone (read-only sessions) reads folders, not single files.
     report_folders = sorted({posixpath.dirname(p) for p in paths.values()})

@@ -84,10 +84,9 @@ def generate(
     return "\n".join([*_lines(scenarios, deployed, start, end), "# EOF"]) + "\n"
 
 
-def many(count: int, signals: int, start: int, end: int) -> str:
-    """`count` steady models (`m0`, `m1`, ...) with `signals` features each (benchmarks)."""
+def many(apps: Sequence[str], signals: int, deployed: int, start: int, end: int) -> str:
+    """Steady models `apps` with `signals` features each, all deployed at `deployed`."""
     scenarios = [
-        DriftScenario(f"m{i}", features=tuple(f"f{k}" for k in range(signals)))
-        for i in range(count)
+        DriftScenario(app, features=tuple(f"f{k}" for k in range(signals))) for app in apps
     ]
-    return generate(scenarios, {s.app: start for s in scenarios}, start, end)
+    return generate(scenarios, dict.fromkeys(apps, deployed), start, end)
