@@ -310,7 +310,7 @@ def _act(
         if inputs is not None:
             marker = replace(found[1], dispatched_at=now)
             forge.edit_issue(issue.number, body=replace_marker(issue.body, marker))
-    told = _target(retrain) if inputs is not None else None
+    told = _target(retrain) if inputs is not None or retrain is None else None
     forge.comment(issue.number, evidence_comment(evidence, told, monitoring.cooldown))
     return Watched(
         verdict,

@@ -138,8 +138,10 @@ def issue_body(verdict: MonitorVerdict, evidence: str, marker: DriftMarker, targ
 
 
 def evidence_comment(evidence: str, dispatched: str | None, cooldown: str) -> str:
+    """A later breach's comment: `dispatched` names what was started again (or that no
+    target is configured); None: within the cooldown, nothing was started."""
     if dispatched is not None:
-        head = f"Still drifting: retraining started again ({dispatched})."
+        head = f"Still drifting; retraining: {dispatched}."
     else:
         head = f"Still drifting; retraining was started less than {code(cooldown)} ago: not again."
     return f"{head}\n\n{evidence}"

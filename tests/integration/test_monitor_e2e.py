@@ -325,3 +325,33 @@ def test_a_workflow_that_cannot_be_dispatched_is_a_clear_exit_2(
     assert f"GitHub answered {status}" in result.stderr
     assert "Traceback" not in result.stderr
     assert github.dispatches(*TRAINING.split("/")) == []
+
+
+def test_a_drift_issue_number_of_another_model_closes_nothing(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    since = deployed_at(github, "aging", tmp_path)
+    deployed_at(github, "other", tmp_path)
+    policy = write_policy(tmp_path, policy_text(signals=False, max_age=1))
+    old = monitor(
+        github, tmp_path, policy, free_url(), "--model", "aging", "--at", since + 50 * HOUR
+    )
+    assert old.exit_code == 1, old
+    [issue] = drift_issues(github)
+    # A promotion of another model that names this issue (a typo, or a hand-edited input).
+    promoted = run_cli(
+        "promote", "--results", results_file(tmp_path, "other", "2", champion="1"),
+        "--policy", DEFAULT_POLICY_PATH, "--environment", ENVIRONMENT, "--env-repo", REPO,
+        "--github-api-url", github.api_url, "--drift-issue", str(issue["number"]),
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert promoted.exit_code == 0, promoted
+    pull = int(promoted.outputs["pull-request-number"])
+    merge_pull(github, REPO, pull)
+    closed = run_cli(
+        "event", "--event-path", closed_event(github, tmp_path, pull), "--event-name",
+        "pull_request", "--env-repo", REPO, "--github-api-url", github.api_url, tmp_path=tmp_path,
+    )  # fmt: skip
+    assert closed.exit_code == 0, closed
+    assert f"#{issue['number']} is not the drift issue of other in {ENVIRONMENT}" in closed.stdout
+    assert github.issue(OWNER, NAME, issue["number"])["state"] == "open"
