@@ -23,6 +23,7 @@ MODULES = (
     "bench_history",
     "bench_event",
     "bench_analysis",
+    "bench_monitor",
     "bench_install",
 )
 

@@ -15,7 +15,7 @@ from typing import Protocol
 from bot.core.analysis import QueryResult, RangeQuery
 from bot.core.commits import CommitInfo, CommitRequest, PushResult
 from bot.core.evidence import Champion, Evidence
-from bot.core.pulls import CommentInfo, MergeResult, PullRequestInfo
+from bot.core.pulls import CommentInfo, IssueInfo, MergeResult, PullRequestInfo
 
 
 class Forge(Protocol):
@@ -84,6 +84,25 @@ class Forge(Protocol):
     def enable_auto_merge(self, number: int, method: str | None = None) -> str | None:
         """Arm the forge's native auto-merge with `method` (merge | squash | rebase): None
         when armed, else the forge's refusal as one line (refusals are not raised)."""
+        ...
+
+    # Issues and dispatches (`monitor`): tracking issues, and starting a training workflow.
+    def find_issues(self, label: str) -> list[IssueInfo]:
+        """The open issues (not pull requests) carrying `label`."""
+        ...
+
+    def create_issue(self, *, title: str, body: str, labels: Sequence[str]) -> IssueInfo: ...
+    def edit_issue(
+        self, number: int, *, body: str | None = None, state: str | None = None
+    ) -> None: ...
+    def get_issue(self, number: int) -> IssueInfo | None: ...
+    def dispatch_workflow(self, workflow: str, ref: str, inputs: Mapping[str, str]) -> None:
+        """Start `workflow` (a file name) on `ref`; a missing workflow, or one that does not
+        take a dispatch with these inputs, raises `InvalidInput` (the policy's to fix)."""
+        ...
+
+    def dispatch_event(self, event_type: str, payload: Mapping[str, object]) -> None:
+        """A `repository_dispatch` of `event_type` with `payload`."""
         ...
 
 

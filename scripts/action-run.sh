@@ -11,8 +11,8 @@
 # and leave the CLI's default. model-bot itself validates the values, writes the step outputs
 # to $GITHUB_OUTPUT and the report to $GITHUB_STEP_SUMMARY; this script writes neither.
 #
-# Exit codes are model-bot's: 0 done or passed, 1 gate or analysis failed, 2 bad input,
-# 3 analysis inconclusive. Relative paths are relative to the working directory, which for
+# Exit codes are model-bot's: 0 done or passed, 1 gate or analysis failed (monitor: a model
+# drifted), 2 bad input, 3 analysis (or monitoring) inconclusive. Relative paths are relative to the working directory, which for
 # an action's steps is $GITHUB_WORKSPACE.
 set -euo pipefail
 
@@ -34,8 +34,8 @@ fail() {
 
 command="${INPUT_COMMAND:-}"
 case "$command" in
-  gate | promote | analyze | rollback | chatops | status | history | event | advance) ;;
-  *) fail command "unknown command '$command' (use gate, promote, analyze, rollback, chatops, status, history, event or advance)" ;;
+  gate | promote | analyze | rollback | chatops | status | history | event | advance | monitor) ;;
+  *) fail command "unknown command '$command' (use gate, promote, analyze, rollback, chatops, status, history, event, advance or monitor)" ;;
 esac
 
 # The YAML 1.2 core schema's booleans, as core.getBooleanInput reads them.
@@ -103,6 +103,7 @@ case "$command" in
     option --policy "${INPUT_POLICY:-}"
     option --environment "${INPUT_ENVIRONMENT:-}"
     option --lift-hold "${INPUT_LIFT_HOLD:-}"
+    option --drift-issue "${INPUT_DRIFT_ISSUE:-}"
     if [ "$reopen" = true ]; then
       args+=(--reopen)
     fi
@@ -136,6 +137,14 @@ case "$command" in
     if [ -n "${INPUT_POLICY:-}" ] && [ -f "$INPUT_POLICY" ]; then
       option --policy "$INPUT_POLICY"
     fi
+    dry_run
+    ;;
+  monitor)
+    option --model "${INPUT_MODEL:-}"
+    option --environment "${INPUT_ENVIRONMENT:-}"
+    option --policy "${INPUT_POLICY:-}"
+    option --prometheus-url "${INPUT_PROMETHEUS_URL:-}"
+    forge
     dry_run
     ;;
   analyze)

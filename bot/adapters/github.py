@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.errors import ExternalError, InvalidInput, Refused
-from bot.core.pulls import CommentInfo, MergeResult, PullRequestInfo
+from bot.core.pulls import CommentInfo, IssueInfo, MergeResult, PullRequestInfo
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest
@@ -776,3 +776,132 @@ class Forge:
                 raise
 
         return self._call(f"read {login}'s permission", action)
+
+    # -- issues and dispatches (monitor) ----------------------------------------------------
+    def find_issues(self, label: str) -> list[IssueInfo]:
+        """The open issues (pull requests left out) carrying `label` ("List repository
+        issues" with `labels` and `state=open`)."""
+
+        def action() -> list[IssueInfo]:
+            return [
+                _issue_info(issue)
+                for issue in self._repo.get_issues(state="open", labels=[label])
+                if issue.pull_request is None
+            ]
+
+        return self._call(f"list the open issues labelled {label}", action)
+
+    def create_issue(self, *, title: str, body: str, labels: Sequence[str]) -> IssueInfo:
+        """Open an issue; a lost answer is recovered by finding it (same label and body),
+        so a retried POST never opens a second one."""
+
+        def recover() -> IssueInfo | None:
+            found = [i for i in self.find_issues(labels[0]) if i.body == body] if labels else []
+            return found[0] if found else None
+
+        return self._call(
+            "open an issue",
+            lambda: _issue_info(self._repo.create_issue(title, body=body, labels=list(labels))),
+            recover=recover,
+        )
+
+    def edit_issue(self, number: int, *, body: str | None = None, state: str | None = None) -> None:
+        """Change an issue's body and/or state (open | closed)."""
+        from github.GithubObject import NotSet
+
+        self._call(
+            f"edit issue #{number}",
+            lambda: self._repo.get_issue(number).edit(
+                body=body if body is not None else NotSet,
+                state=state if state is not None else NotSet,
+            ),
+        )
+
+    def get_issue(self, number: int) -> IssueInfo | None:
+        """The issue, or None when there is none by that number (or it is a pull request)."""
+        from github import GithubException
+
+        def action() -> IssueInfo | None:
+            try:
+                issue = self._repo.get_issue(number)
+                return None if issue.pull_request is not None else _issue_info(issue)
+            except GithubException as error:
+                if error.status == 404:
+                    return None
+                raise
+
+        return self._call(f"read issue #{number}", action)
+
+    def dispatch_workflow(self, workflow: str, ref: str, inputs: Mapping[str, str]) -> None:
+        """`workflow_dispatch` of `workflow` (a file name) on `ref` with `inputs` ("Create a
+        workflow dispatch event", 204). A missing workflow (404) or one without a
+        `workflow_dispatch` trigger or with other inputs (422) is the policy's to fix."""
+        where = f"{self.settings.repo} workflow {workflow}"
+
+        def action() -> None:
+            self._once(
+                where,
+                lambda: self._repo.get_workflow(workflow).create_dispatch(
+                    ref, dict(inputs), throw=True
+                ),
+                "monitoring.retrain.workflow",
+            )
+
+        self._call(f"dispatch {workflow}", action)
+
+    def dispatch_event(self, event_type: str, payload: Mapping[str, object]) -> None:
+        """A `repository_dispatch` of `event_type` ("Create a repository dispatch event",
+        204); PyGithub's `create_repository_dispatch` hides the status, so the requester
+        (PyGithub's way to endpoints it does not wrap) sends it and raises on errors."""
+
+        def action() -> None:
+            self._once(
+                f"{self.settings.repo} repository_dispatch {event_type}",
+                lambda: self._github.requester.requestJsonAndCheck(
+                    "POST",
+                    f"{self._repo.url}/dispatches",
+                    input={"event_type": event_type, "client_payload": dict(payload)},
+                ),
+                "monitoring.retrain.event_type",
+            )
+
+        self._call(f"send the {event_type} repository_dispatch", action)
+
+    def _once(self, where: str, send: Callable[[], object], field: str) -> None:
+        """Send a dispatch, which cannot be looked up afterwards: a 404 or 422 is the
+        policy's to fix (exit 2, naming the field); an answer lost after sending is not
+        retried (a second dispatch would start a second training run)."""
+        import requests
+        from github import GithubException
+
+        try:
+            send()
+        except GithubException as error:
+            if error.status in (404, 422):
+                raise InvalidInput.one(
+                    "policy",
+                    field,
+                    f"{where}: GitHub answered {error.status} ({_detail(error.data)}); "
+                    "check the repository, the workflow file and its workflow_dispatch "
+                    "trigger and inputs, and the token's actions write access",
+                ) from None
+            raise
+        except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError):
+            raise ExternalError(
+                f"GitHub did not answer the dispatch to {where}: it may have started; "
+                "check the training runs before monitoring again"
+            ) from None
+
+
+def _issue_info(issue: object) -> IssueInfo:
+    from github.Issue import Issue
+
+    assert isinstance(issue, Issue)
+    return IssueInfo(
+        number=issue.number,
+        url=issue.html_url,
+        state=issue.state,
+        title=issue.title or "",
+        body=issue.body or "",
+        labels=tuple(label.name for label in issue.labels),
+    )

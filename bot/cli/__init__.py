@@ -52,6 +52,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "status",
         "Every model in every environment: version, since, open PRs, holds, canaries.",
     ),
+    "monitor": (
+        "bot.cli.monitor_cmd",
+        "monitor",
+        "Watch deployed models for drift and decay; start their retraining once.",
+    ),
     "event": (
         "bot.cli.event_cmd",
         "event",
@@ -112,8 +117,8 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, verbose: bool) -> None:
     """Gate, render, propose, watch and roll back ML model promotions, as reviewable PRs.
 
-    Exit codes: 0 done or passed; 1 the answer is no (gate or analysis failed);
-    2 bad input or usage; 3 analysis inconclusive.
+    Exit codes: 0 done or passed; 1 the answer is no (gate or analysis failed, a model
+    drifted); 2 bad input or usage; 3 analysis or monitoring inconclusive.
     """
     ctx.obj = {"verbose": verbose}
 

@@ -29,6 +29,7 @@ FLAG_INPUTS: Mapping[str, str] = {
     "--prometheus-url": "prometheus-url",
     "--github-api-url": "github-api-url",
     "--reason": "reason",
+    "--drift-issue": "drift-issue",
     "--dry-run": "dry-run",
     "GITHUB_TOKEN": "github-token",
 }

@@ -19,8 +19,9 @@ from bot.core.errors import EXIT_INCONCLUSIVE, EXIT_NO
 if TYPE_CHECKING:
     from bot.core.canary import AnalyzeResult
 
-# Read by bot.adapters.prometheus.PrometheusSettings.from_env; only these reach the analysis.
-PROMETHEUS_CREDENTIALS = ("PROMETHEUS_TOKEN", "PROMETHEUS_USERNAME", "PROMETHEUS_PASSWORD")
+from bot.cli.prometheus_opts import PROMETHEUS_CREDENTIALS, prometheus_options
+
+__all__ = ["PROMETHEUS_CREDENTIALS", "analyze"]
 
 
 @click.command("analyze")
@@ -34,34 +35,7 @@ PROMETHEUS_CREDENTIALS = ("PROMETHEUS_TOKEN", "PROMETHEUS_USERNAME", "PROMETHEUS
     help="Promotion policy YAML (its analysis metrics and on_regression).",
 )
 @github_options
-@click.option(
-    "--prometheus-url",
-    envvar="PROMETHEUS_URL",
-    metavar="URL",
-    help="Prometheus base URL. [default: $PROMETHEUS_URL, else prometheus_address of the "
-    "environment (or the top level) in the env repo's .model-bot.yaml]",
-)
-@click.option(
-    "--prometheus-header",
-    "prometheus_headers",
-    multiple=True,
-    metavar="'NAME: VALUE'",
-    help="Extra request header, e.g. a tenant ('X-Scope-OrgID: team-a'); repeatable. "
-    "Credentials: $PROMETHEUS_TOKEN, or $PROMETHEUS_USERNAME and $PROMETHEUS_PASSWORD.",
-)
-@click.option(
-    "--prometheus-ca",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="CA bundle (PEM) that signed Prometheus' certificate.",
-)
-@click.option("--prometheus-insecure", is_flag=True, help="Do not verify Prometheus' TLS.")
-@click.option(
-    "--prometheus-timeout",
-    type=click.FloatRange(0.1, 300),
-    default=10.0,
-    show_default=True,
-    help="Give up on each query after this many seconds.",
-)
+@prometheus_options
 @click.option(
     "--at",
     "at",
@@ -111,9 +85,7 @@ def analyze(
     on_regression acts: a revert PR, a merged revert PR, or a comment on the promotion PR);
     3 when it is inconclusive (no data, Prometheus unreachable): nothing is reverted then.
     """
-    import os
-
-    from bot.adapters.prometheus import PrometheusSettings, PrometheusSource
+    from bot.cli.prometheus_opts import metric_source_factory
     from bot.cli.session import session_opener
     from bot.cli.targets import parse_env_repo
     from bot.core.analysis import Verdict
@@ -140,19 +112,9 @@ def analyze(
         dry_run=dry_run,
         now=now,
     )
-    environ = {k: os.environ[k] for k in PROMETHEUS_CREDENTIALS if k in os.environ}
-
-    def metric_source(url: str) -> PrometheusSource:
-        return PrometheusSource(
-            PrometheusSettings.from_env(
-                url,
-                environ,
-                headers=prometheus_headers,
-                ca_bundle=str(prometheus_ca) if prometheus_ca else None,
-                verify_tls=not prometheus_insecure,
-                timeout=prometheus_timeout,
-            )
-        )
+    metric_source = metric_source_factory(
+        prometheus_headers, prometheus_ca, prometheus_insecure, prometheus_timeout
+    )
 
     def show(canary: Canary, verdict: Verdict) -> None:
         if output_format == "text":

@@ -104,6 +104,8 @@ def event(
             click.echo(f"branch: {rolled.branch}")
     for line in result.registry:
         click.echo(f"registry: {line}")
+    if result.drift is not None:
+        click.echo(f"drift: {result.drift}")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     write_outputs(

@@ -49,6 +49,15 @@ if TYPE_CHECKING:
     "recorded in the commit's Hold-Lifted trailer and the PR body.",
 )
 @click.option(
+    "--drift-issue",
+    type=click.IntRange(1),
+    envvar="MODEL_BOT_DRIFT_ISSUE",
+    metavar="N",
+    help="The drift issue (of `model-bot monitor`) this retrained version answers: recorded "
+    "in the Drift-Issue trailer and the PR body; merging the promotion closes it. "
+    "[default: $MODEL_BOT_DRIFT_ISSUE]",
+)
+@click.option(
     "--reopen",
     is_flag=True,
     help="Propose again a version whose promotion PR was closed without merging.",
@@ -83,6 +92,7 @@ def promote(
     no_pr: bool,
     notify: str | None,
     lift_hold: str | None,
+    drift_issue: int | None,
     reopen: bool,
     skip_ladder: str | None,
     summary_file: Path | None,
@@ -128,6 +138,7 @@ def promote(
         lift_hold=None if lift_hold is None else _reason(lift_hold, "--lift-hold"),
         reopen=reopen,
         skip_ladder=None if skip_ladder is None else _reason(skip_ladder, "--skip-ladder"),
+        drift_issue=drift_issue,
     )
     result = run_promote(
         evidence,

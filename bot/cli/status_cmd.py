@@ -41,7 +41,7 @@ def status(
     from bot.cli.targets import parse_env_repo
     from bot.core.names import require_environment
     from bot.core.policy import load_policy
-    from bot.core.status import canary_matrix
+    from bot.core.status import canary_matrix, deployed_matrix
     from bot.flows.status import StatusOptions
     from bot.flows.status import status as run_status
     from bot.text import ledger as text
@@ -59,10 +59,13 @@ def status(
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     matrix = canary_matrix(result.rows)
+    deployed = deployed_matrix(result.rows)
     write_outputs(
         {
             "canaries": json.dumps(matrix, separators=(",", ":")),
             "canary-count": len(matrix["include"]),
+            "deployed": json.dumps(deployed, separators=(",", ":")),
+            "deployed-count": len(deployed["include"]),
         }
     )
     if output_format == "json":

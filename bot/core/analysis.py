@@ -511,6 +511,11 @@ def _vectors(series: Sequence[Series], times: Sequence[float]) -> list[list[floa
     return [[by_time[_millis(t)] for by_time in indexed if _millis(t) in by_time] for t in times]
 
 
+def vectors_at(series: Sequence[Series], times: Sequence[float]) -> list[list[float | None]]:
+    """The instant vector each of `times` reads from a range query's series (`monitor` too)."""
+    return _vectors(series, times)
+
+
 def _unusable(value: float | None) -> str | None:
     if value is None:
         return "not a number"
@@ -749,5 +754,6 @@ __all__ = [
     "schedule",
     "spec_differences",
     "template_specs",
+    "vectors_at",
     "window",
 ]

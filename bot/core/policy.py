@@ -27,6 +27,7 @@ from pydantic import (
 from bot.core.errors import InvalidInput, Problem
 from bot.core.expressions import Comparison, ExpressionError, parse_condition, parse_gate
 from bot.core.loading import load_file
+from bot.core.monitoring import Monitoring
 from bot.core.names import is_dns_label
 from bot.core.queries import QueryContext, fill_query
 from bot.core.routing import Shadow, TrafficRouting, shadow_problem
@@ -272,6 +273,7 @@ class EnvironmentOverride(Strict):
     analysis: Analysis | None = None
     on_fail: OnFail | None = None
     on_regression: OnRegression | None = None
+    monitoring: Monitoring | None = None
 
 
 class Policy(Strict):
@@ -286,6 +288,9 @@ class Policy(Strict):
     analysis: Analysis = Analysis()
     on_regression: OnRegression = "rollback"
     environments: dict[str, EnvironmentOverride] = {}
+    monitoring: Monitoring | None = Field(
+        default=None, description="what `model-bot monitor` watches after the canary"
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -385,6 +390,24 @@ def policy_problems(policy: Policy, source: str) -> list[Problem]:
                         Problem(source, f"{prefix}.metrics[{index}].{field}", p.message)
                         for p in error.problems
                     ]
+    return problems + _monitoring_problems(policy, source, context)
+
+
+def _monitoring_problems(policy: Policy, source: str, context: QueryContext) -> list[Problem]:
+    sections = [("monitoring", policy.monitoring)] + [
+        (f"environments.{name}.monitoring", override.monitoring)
+        for name, override in policy.environments.items()
+    ]
+    problems: list[Problem] = []
+    for prefix, section in sections:
+        for index, signal in enumerate(section.signals if section is not None else ()):
+            try:
+                fill_query(signal.query, context)
+            except InvalidInput as error:
+                problems += [
+                    Problem(source, f"{prefix}.signals[{index}].query", p.message)
+                    for p in error.problems
+                ]
     return problems
 
 

@@ -54,4 +54,16 @@ class MergeResult:
     refused: str | None
 
 
-__all__ = ["CommentInfo", "MergeResult", "PullRequestInfo"]
+@dataclass(frozen=True)
+class IssueInfo:
+    """An issue (not a pull request) as the forge reports it."""
+
+    number: int
+    url: str
+    state: str  # open | closed
+    title: str
+    body: str
+    labels: tuple[str, ...]
+
+
+__all__ = ["CommentInfo", "IssueInfo", "MergeResult", "PullRequestInfo"]

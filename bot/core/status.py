@@ -139,6 +139,21 @@ def canary_matrix(rows: Sequence[StatusRow]) -> dict[str, list[dict[str, str]]]:
     }
 
 
+def deployed_matrix(rows: Sequence[StatusRow]) -> dict[str, list[dict[str, str]]]:
+    """Every deployment that is no longer a canary (what `monitor` watches), as a matrix
+    shaped like `canary_matrix`'s."""
+    deployed = sorted(
+        (row for row in rows if not row.canary and row.version is not None),
+        key=lambda row: (row.environment, row.model),
+    )
+    return {
+        "include": [
+            {"model": row.model, "environment": row.environment, "version": row.version or ""}
+            for row in deployed
+        ]
+    }
+
+
 def canary_count(rows: Sequence[StatusRow]) -> int:
     """How many jobs `canary_matrix(rows)` makes (0: skip the job)."""
     return len(canary_matrix(rows)["include"])

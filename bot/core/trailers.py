@@ -31,6 +31,7 @@ PREVIOUS_IMAGE_TAG = "Previous-Image-Tag"
 GATE = "Gate"  # a promotion's gate decision, one line: `PASS 5/5 gates (policy default.yaml)`
 HOLD_LIFTED = "Hold-Lifted"  # why a rolled-back (held) version is promoted again
 LADDER_SKIPPED = "Ladder-Skipped"  # why a version entered without soaking where required
+DRIFT_ISSUE = "Drift-Issue"  # the drift issue a retrained version answers (`monitor`)
 
 NO_VERSION = "none"  # Previous-Version of a first promotion
 NO_REASON = "no reason given"

@@ -20,10 +20,12 @@ from typing import Literal, Protocol
 from bot.core.config import BotConfig
 from bot.core.converge import Outcome
 from bot.core.deployment import Deployment
+from bot.core.drift import read_drift_marker
 from bot.core.errors import ExternalError, InvalidInput
 from bot.core.events import ClosedProposal, Ignored, RolloutNotice, image_tag
 from bot.core.policy import Policy
 from bot.core.rollback import RollbackOptions, RollbackResult
+from bot.core.trailers import DRIFT_ISSUE
 from bot.flows.session import (
     find_promotion_pull,
     folder_files,
@@ -34,6 +36,7 @@ from bot.flows.session import (
 )
 from bot.ports import EnvSession, SessionOpener
 from bot.text.events import completed_comment, rollback_reason
+from bot.text.monitor import closing_comment
 
 Handled = Literal["rollback", "completed", "merged", "ignored"]
 STATUS_CONTEXT = "model-bot/rollout"
@@ -69,6 +72,7 @@ class EventResult:
     registry: tuple[str, ...] = ()  # what the registry did, one line each
     registry_error: str | None = None  # the Git side was done; the registry was not
     warnings: tuple[str, ...] = ()
+    drift: str | None = None  # what became of the drift issue a merged promotion answers
 
 
 def handle_event(
@@ -85,7 +89,8 @@ def handle_event(
     session = open_session([])
     try:
         if isinstance(event, ClosedProposal):
-            return _merged(session, event, options, follow_registry)
+            merged = _merged(session, event, options, follow_registry)
+            return replace(merged, drift=_close_drift_issue(session, event, options))
         return _rollout(session, event, options, run_rollback, follow_registry, policy)
     finally:
         session.close()
@@ -267,6 +272,44 @@ def _merged(
         branch.environment,
         branch.kind,
     )
+
+
+def _close_drift_issue(
+    session: EnvSession, closed: ClosedProposal, options: EventOptions
+) -> str | None:
+    """A merged promotion that answers a drift (its marker's `Drift-Issue` trailer, written by
+    `promote --drift-issue`) closes that issue: only an open issue whose own drift marker
+    names the same model and environment, so a hand-edited number closes nothing else."""
+    meta = closed.marker
+    number = (meta.trailers or {}).get(DRIFT_ISSUE, "") if meta is not None else ""
+    if not closed.merged or closed.branch.kind != "promote" or not number.isdigit():
+        return None
+    forge = session.forge
+    if forge is None:
+        return None
+    assert meta is not None
+    issue = forge.get_issue(int(number))
+    marker = read_drift_marker(issue.body) if issue is not None else None
+    if (
+        issue is None
+        or marker is None
+        or (marker.model, marker.environment)
+        != (
+            meta.model,
+            meta.environment,
+        )
+    ):
+        return f"#{number} is not the drift issue of {meta.model} in {meta.environment}: left as is"
+    if issue.state != "open":
+        return f"drift issue #{number} is already closed"
+    if options.dry_run:
+        return f"dry run: drift issue #{number} would be closed"
+    forge.comment(
+        issue.number,
+        closing_comment(meta.model, meta.environment, meta.version, f"#{closed.number}"),
+    )
+    forge.edit_issue(issue.number, state="closed")
+    return f"closed drift issue #{number}"
 
 
 def _follow(

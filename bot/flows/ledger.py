@@ -113,6 +113,7 @@ def deployment_at_head(
     landed: Sequence[LandedCommit],
     config: BotConfig | None = None,
     files: Mapping[str, bytes] | None = None,
+    checked: bool = False,
 ) -> Deployment:
     """What the base's head says about `model` in `environment`, its version read with the
     ledger's record; no path-limited log of the folder (that walks every tree of the
@@ -120,7 +121,8 @@ def deployment_at_head(
     when the caller has read them already (status reads every folder at once)."""
     workspace = session.workspace
     config = config if config is not None else read_config(workspace)
-    check_environment(config, workspace, environment)
+    if not checked:  # `checked`: the caller listed the environment's models already
+        check_environment(config, workspace, environment)
     folder = model_folder(config, environment, model)
     if files is None:
         files = workspace.tree_of("HEAD", [folder])
@@ -155,6 +157,42 @@ def model_folders(
         if rest and "/" not in rest and is_dns_label(model):
             folders.setdefault(model, {})[path] = data
     return folders
+
+
+def environments_of(session: EnvSession, config: BotConfig, wanted: str | None) -> list[str]:
+    """The environments to list (`wanted` alone, when given): `.model-bot.yaml`'s, else the
+    folders under the model directory's environment level."""
+    if config.environments is not None:
+        names = sorted(config.environments)
+    else:
+        root = _environments_root(config)
+        names = sorted(
+            {
+                path[len(root) :].split("/", 1)[0]
+                for path in session.workspace.tree_of("HEAD", [root.rstrip("/")])
+            }
+        )
+    if wanted is None:
+        return [n for n in names if is_dns_label(n)]
+    if wanted not in names:
+        known = ", ".join(names) or "none"
+        raise InvalidInput.one(
+            "--environment", "", f"unknown environment {wanted!r} (known: {known})"
+        )
+    return [wanted]
+
+
+def _environments_root(config: BotConfig) -> str:
+    """`environments/` of `environments/{environment}/{model}`."""
+    template = config.paths.model_dir
+    root, found, _ = template.partition("{environment}")
+    if not found or "{" in root:
+        raise InvalidInput.one(
+            ".model-bot.yaml",
+            "paths.model_dir",
+            f"{template!r}: list the environments under `environments:` so status can find them",
+        )
+    return root
 
 
 def landed_commits(session: EnvSession, mentioning: str | None = None) -> list[LandedCommit]:
@@ -331,6 +369,7 @@ __all__ = [
     "LedgerRead",
     "deployment_at_head",
     "entry_for",
+    "environments_of",
     "landed_commits",
     "model_folders",
     "pull_number_in",

@@ -42,6 +42,7 @@ from bot.core.render import (
 from bot.core.target import NotifyTarget
 from bot.core.trailers import (
     CODE_COMMIT,
+    DRIFT_ISSUE,
     GATE,
     HOLD_LIFTED,
     IMAGE,
@@ -66,6 +67,7 @@ from bot.ports import ChampionSource, EnvSession, Forge, SessionOpener, Workspac
 from bot.text.diff import unified_diff
 from bot.text.ladder import closed_reason, ladder_skipped_note
 from bot.text.ledger import held_refusal, lifted_note, rejected_refusal
+from bot.text.monitor import drift_answer_note
 from bot.text.proposal import promotion_report, promotion_title, pull_request_body
 from bot.text.report import gate_report_markdown
 
@@ -88,6 +90,7 @@ class PromoteOptions:
     skip_ladder: str | None = None  # `--skip-ladder REASON`: the required soak elsewhere
     now: datetime | None = None  # the clock (windows, soaks); None: now
     context_markdown: str | None = None  # `advance`: the soak it comes from, atop the PR body
+    drift_issue: int | None = None  # `--drift-issue N`: the drift this retrained version answers
 
 
 @dataclass(frozen=True)
@@ -422,6 +425,7 @@ def _promote(
             GATE: gate_summary(decision),
             **lifted,
             **skipped,
+            DRIFT_ISSUE: str(options.drift_issue) if options.drift_issue else None,
             MLFLOW_RUN: evidence.lineage.run_id,
             CODE_COMMIT: evidence.lineage.code_commit,
         },
@@ -466,6 +470,8 @@ def _promote(
         report = f"{ladder_skipped_note(options.skip_ladder or '')}\n\n{report}"
     if options.context_markdown:
         report = f"{options.context_markdown}\n\n{report}"
+    if options.drift_issue:
+        report = f"{drift_answer_note(options.drift_issue)}\n\n{report}"
     body = pull_request_body(
         report,
         plan.meta,

@@ -12,14 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.config import BotConfig
-from bot.core.errors import InvalidInput
 from bot.core.ladder import SoakState, soak_state
 from bot.core.ledger import Ledger
 from bot.core.marker import read_marker
-from bot.core.names import is_dns_label, parse_bot_branch
+from bot.core.names import parse_bot_branch
 from bot.core.policy import Analysis, Policy, duration_seconds
 from bot.core.status import OpenProposal, StatusRow, as_utc, status_row
-from bot.flows.ledger import deployment_at_head, landed_commits, model_folders, read_ledger
+from bot.flows.ledger import (
+    deployment_at_head,
+    environments_of,
+    landed_commits,
+    model_folders,
+    read_ledger,
+)
 from bot.flows.session import read_config
 from bot.ports import EnvSession, SessionOpener
 
@@ -64,7 +69,7 @@ def _status(
 ) -> StatusResult:
     workspace = session.workspace
     config = read_config(workspace)
-    environments = _environments(session, config, options.environment)
+    environments = environments_of(session, config, options.environment)
     landed = landed_commits(session)
     proposals = _open_proposals(session)
     rows: list[StatusRow] = []
@@ -110,40 +115,6 @@ def _soak(config: BotConfig, environment: str, ledger: Ledger, now: datetime) ->
         return None
     duration = timedelta(seconds=duration_seconds(env_config.soak.duration))
     return soak_state(ledger, duration, as_utc(now))
-
-
-def _environments(session: EnvSession, config: BotConfig, wanted: str | None) -> list[str]:
-    if config.environments is not None:
-        names = sorted(config.environments)
-    else:
-        root = _environments_root(config)
-        names = sorted(
-            {
-                path[len(root) :].split("/", 1)[0]
-                for path in session.workspace.tree_of("HEAD", [root.rstrip("/")])
-            }
-        )
-    if wanted is None:
-        return [n for n in names if is_dns_label(n)]
-    if wanted not in names:
-        known = ", ".join(names) or "none"
-        raise InvalidInput.one(
-            "--environment", "", f"unknown environment {wanted!r} (known: {known})"
-        )
-    return [wanted]
-
-
-def _environments_root(config: BotConfig) -> str:
-    """`environments/` of `environments/{environment}/{model}`."""
-    template = config.paths.model_dir
-    root, found, _ = template.partition("{environment}")
-    if not found or "{" in root:
-        raise InvalidInput.one(
-            ".model-bot.yaml",
-            "paths.model_dir",
-            f"{template!r}: list the environments under `environments:` so status can find them",
-        )
-    return root
 
 
 def _open_proposals(

@@ -310,6 +310,42 @@ FORGE_ARGS = ["--env-repo=acme/env", "--base=main", "--github-api-url=https://gh
             ["status", "--policy=p.yaml", *FORGE_ARGS],
         ),
         (
+            {
+                "command": "monitor",
+                "model": "fraud",
+                "environment": "production",
+                "policy": "p.yaml",
+                "prometheus-url": "http://prom:9090",
+                "dry-run": "true",
+                **FORGE,
+            },
+            [
+                "monitor",
+                "--model=fraud",
+                "--environment=production",
+                "--policy=p.yaml",
+                "--prometheus-url=http://prom:9090",
+                *FORGE_ARGS,
+                "--dry-run",
+            ],
+        ),
+        (
+            {
+                "command": "promote",
+                "gate-results": "r.json",
+                "policy": "p.yaml",
+                "environment": "production",
+                "drift-issue": "12",
+            },
+            [
+                "promote",
+                "--results=r.json",
+                "--policy=p.yaml",
+                "--environment=production",
+                "--drift-issue=12",
+            ],
+        ),
+        (
             {"command": "history", "model": "fraud", "environment": "production", **FORGE},
             ["history", "--model=fraud", "--environment=production", *FORGE_ARGS],
         ),
@@ -549,7 +585,8 @@ def test_an_unknown_command_fails_first_and_names_the_input(run_action: RunActio
     assert len(run.steps) == 1  # nothing installed for a typo
     assert run.annotations == [
         "::error title=model-bot::input command: unknown command 'deploy' "
-        "(use gate, promote, analyze, rollback, chatops, status, history, event or advance)"
+        "(use gate, promote, analyze, rollback, chatops, status, history, event, advance or "
+        "monitor)"
     ]
 
 

@@ -246,3 +246,21 @@ def test_rows_from_status_row_feed_the_matrix() -> None:
     assert canary_matrix(rows) == {
         "include": [{"model": MODEL, "environment": ENV, "version": "7"}]
     }
+
+
+def test_deployed_matrix_holds_every_deployment_past_its_canary() -> None:
+    from bot.core.status import deployed_matrix
+
+    rows = [
+        canary_row("zeta", "production", "3", False),
+        canary_row("alpha", "staging", "1", True),
+        canary_row("beta", "production", "9", False),
+        canary_row("gamma", "production", None, False),
+    ]
+    assert deployed_matrix(rows) == {
+        "include": [
+            {"model": "beta", "environment": "production", "version": "9"},
+            {"model": "zeta", "environment": "production", "version": "3"},
+        ]
+    }
+    assert deployed_matrix([]) == {"include": []}

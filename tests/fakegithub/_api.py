@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import _git as git
+from ._actions import ActionsApi
 from ._model import (
     DOCS,
     LEGACY_PERMISSION,
@@ -122,6 +123,7 @@ class Backend:
         self.base = "http://127.0.0.1:0"
         self._ids = itertools.count(1001)
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.actions = ActionsApi(self)  # workflows and dispatches: ._actions
         self._build_routes()
 
     # ------------------------------------------------------------------ helpers
@@ -280,6 +282,7 @@ class Backend:
                 self.collaborator_permission,
             ),
         ]
+        table += self.actions.routes(repo)
         self.routes = [(m, re.compile(p), h) for m, p, h in table]
 
     def handle(self, req: Request) -> Reply:

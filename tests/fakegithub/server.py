@@ -45,6 +45,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _git as git
+from ._actions import Dispatch
 from ._api import Backend, Reply, Request, dumps
 from ._model import (
     PERMISSION_ORDER,
@@ -697,6 +698,11 @@ class FakeGitHub:
                 if (method is None or r.method == method.upper())
                 and (path_contains is None or path_contains in r.path)
             )
+
+    def dispatches(self, owner: str, name: str) -> list[Dispatch]:
+        """The workflow and repository dispatches `owner/name` accepted, oldest first."""
+        with self._backend.lock:
+            return [d for d in self._backend.actions.dispatches if d.repo == f"{owner}/{name}"]
 
     def reset_requests(self) -> None:
         with self._meta_lock:

@@ -101,12 +101,15 @@ class PrometheusServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def backfill(workdir: Path, scenarios: Iterable[Scenario], now: int) -> Path:
-    """Write the scenarios' OpenMetrics file and turn it into TSDB blocks; returns the data dir."""
+def backfill(
+    workdir: Path, scenarios: Iterable[Scenario], now: int, openmetrics: str | None = None
+) -> Path:
+    """Write the scenarios' OpenMetrics file (or `openmetrics`, given whole) and turn it into
+    TSDB blocks; returns the data dir."""
     _, promtool = binaries()
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "scenarios.om"
-    source.write_text(generate(scenarios, now), encoding="utf-8")
+    source.write_text(openmetrics or generate(scenarios, now), encoding="utf-8")
     data = workdir / "data"
     done = subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
@@ -140,14 +143,18 @@ before it."""
 
 
 def start_prometheus(
-    workdir: Path, scenarios: Iterable[Scenario] | None = None, now: int | None = None
+    workdir: Path,
+    scenarios: Iterable[Scenario] | None = None,
+    now: int | None = None,
+    openmetrics: str | None = None,
 ) -> PrometheusServer:
-    """Backfill `scenarios` (default: all) ending at `now` (default: the current 15 s mark)
-    and start Prometheus on a free loopback port, ready to query."""
+    """Backfill `scenarios` (default: all) ending at `now` (default: the current 15 s mark),
+    or the `openmetrics` text given (e.g. `tests.realparts.driftmetrics`), and start
+    Prometheus on a free loopback port, ready to query."""
     prometheus, _ = binaries()
     chosen = tuple(SCENARIOS.values() if scenarios is None else scenarios)
     when = aligned_now(time.time()) + FUTURE if now is None else now
-    data = backfill(workdir, chosen, when)
+    data = backfill(workdir, chosen, when, openmetrics)
     config = workdir / "prometheus.yml"
     config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n", encoding="utf-8")
     log_path = workdir / "prometheus.log"
@@ -176,9 +183,12 @@ def start_prometheus(
 
 @contextlib.contextmanager
 def running_prometheus(
-    workdir: Path, scenarios: Iterable[Scenario] | None = None, now: int | None = None
+    workdir: Path,
+    scenarios: Iterable[Scenario] | None = None,
+    now: int | None = None,
+    openmetrics: str | None = None,
 ) -> Iterator[PrometheusServer]:
-    server = start_prometheus(workdir, scenarios, now)
+    server = start_prometheus(workdir, scenarios, now, openmetrics)
     try:
         yield server
     finally:
@@ -209,9 +219,13 @@ def prometheus_factory(
     started: list[PrometheusServer] = []
 
     def factory(
-        scenarios: Iterable[Scenario] | None = None, now: int | None = None
+        scenarios: Iterable[Scenario] | None = None,
+        now: int | None = None,
+        openmetrics: str | None = None,
     ) -> PrometheusServer:
-        server = start_prometheus(tmp_path_factory.mktemp("prometheus"), scenarios, now)
+        server = start_prometheus(
+            tmp_path_factory.mktemp("prometheus"), scenarios, now, openmetrics
+        )
         started.append(server)
         return server
 
