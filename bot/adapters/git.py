@@ -228,6 +228,9 @@ class _State:
     sparse: list[str] = field(default_factory=list)  # cone directories
     history: bool = False  # the commits-only clone of the base exists (`base_history`)
     reader: bool = False  # no working clone: everything is read from the history clone
+    # (commit, folder) -> every regular file below it: a reader lists the environments, then
+    # each one's models, then single folders, all below folders it has read already.
+    folders: dict[tuple[str, str], dict[str, bytes]] = field(default_factory=dict)
 
 
 class EnvRepo:
@@ -465,7 +468,7 @@ class EnvRepo:
             commit = self.head_sha() if ref == "HEAD" else ref
             found: dict[str, bytes] = {}
             for path in paths:
-                found.update(self._files_under(commit, path.strip("/")))
+                found.update(self._read_folder(commit, path.strip("/")))
             return found
         commit = self._commit(ref)
         specs = _pathspecs(paths)
@@ -861,8 +864,24 @@ class EnvRepo:
             oid = found[3]
         return oid
 
+    def _read_folder(self, commit: str, folder: str) -> dict[str, bytes]:
+        """`_files_under`, answered from a folder read before when one contains it."""
+        cache = self._state.folders
+        for (cached_commit, cached), files in cache.items():
+            if cached_commit != commit:
+                continue
+            if cached == folder:
+                return dict(files)
+            if not cached or folder.startswith(f"{cached}/"):
+                prefix = f"{folder}/"
+                return {path: data for path, data in files.items() if path.startswith(prefix)}
+        files = self._files_under(commit, folder)
+        cache[(commit, folder)] = files
+        return dict(files)
+
     def _files_under(self, commit: str, folder: str) -> dict[str, bytes]:
-        """Every regular file below `folder` at `commit`, a level of trees per fetch."""
+        """Every regular file below `folder` at `commit`: a level of trees per fetch, and
+        each level read in one `cat-file --batch`."""
         root = self._tree_at(commit, folder)
         if root is None:
             return {}
@@ -871,9 +890,10 @@ class EnvRepo:
         level = {folder: root}
         while level:
             self._fetch_objects(list(level.values()), env)
+            trees = self._trees(list(level.values()), env)
             deeper: dict[str, str] = {}
             for prefix, oid in level.items():
-                for mode, kind, name, entry_oid in self._tree_entries(oid, env):
+                for mode, kind, name, entry_oid in trees[oid]:
                     rel = f"{prefix}/{name}" if prefix else name
                     if kind == "tree":
                         deeper[rel] = entry_oid
@@ -881,6 +901,27 @@ class EnvRepo:
                         blobs[rel] = entry_oid
             level = deeper
         return self._blobs(blobs, env)
+
+    def _trees(
+        self, oids: Sequence[str], env: Mapping[str, str]
+    ) -> dict[str, list[tuple[str, str, str, str]]]:
+        """The entries of trees the history clone has, read in one `cat-file --batch`."""
+        unique = list(dict.fromkeys(oids))
+        batch = self._run_ok(
+            "cat-file", "--batch", env=env, input="".join(f"{oid}\n" for oid in unique).encode()
+        )
+        out = batch.stdout
+        trees: dict[str, list[tuple[str, str, str, str]]] = {}
+        at = 0
+        for oid in unique:
+            end = out.index(b"\n", at)
+            header = out[at:end].split()
+            if len(header) != 3 or header[1] != b"tree":
+                raise ExternalError(f"git cat-file: {oid} is not a tree in {self.path}")
+            size = int(header[2])
+            trees[oid] = _parse_tree(out[end + 1 : end + 1 + size])
+            at = end + 1 + size + 1  # the object, then a newline
+        return trees
 
     def _blobs(self, blobs: Mapping[str, str], env: Mapping[str, str]) -> dict[str, bytes]:
         """path -> bytes of `blobs` (path -> oid), fetched in one round trip, read in one."""
@@ -1109,6 +1150,25 @@ class EnvRepo:
             raise ExternalError("git is not installed (or not on PATH)") from None
         assert isinstance(stdout, bytes)
         return _Result(int(status), stdout, str(stderr))
+
+
+def _parse_tree(data: bytes) -> list[tuple[str, str, str, str]]:
+    """(mode, kind, name, oid) of a raw tree object: `<mode> <name>\\0<20-byte id>` each."""
+    entries = []
+    at = 0
+    while at < len(data):
+        space = data.index(b" ", at)
+        nul = data.index(b"\0", space)
+        mode = data[at:space].decode()
+        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
+        oid = data[nul + 1 : nul + 21].hex()
+        kind = _TREE_KINDS.get(mode.lstrip("0") or "0", "blob")
+        entries.append((mode.rjust(6, "0"), kind, name, oid))
+        at = nul + 21
+    return entries
+
+
+_TREE_KINDS = {"40000": "tree", "160000": "commit"}
 
 
 def _read_batch(out: bytes, blobs: Mapping[str, str]) -> dict[str, bytes]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import math
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -230,44 +231,58 @@ def _scrub(settings: PrometheusSettings, error: str) -> str:
     return redact_urls_in(redact(error, settings.secrets()))
 
 
-def _one(settings: PrometheusSettings, request: RangeQuery) -> QueryResult:
-    """One range query; every failure becomes `QueryResult.error`."""
-    where = redact_url(settings.base_url)  # for messages; the client gets the URL itself
-    link = graph_url(where, request.query, request.start, request.end, request.step)
-    responses: list[requests.Response] = []
-    session = requests.Session()
-    session.verify = settings.ca_bundle or settings.verify_tls
-    session.hooks["response"].append(lambda response, *args, **kwargs: responses.append(response))
-    retry = Retry(
-        total=settings.retries,
-        connect=settings.retries,
-        read=False,  # a read timeout is re-raised as such (and a query never sent twice)
-        status=0,
-        other=0,
-        backoff_factor=0.2,
-        raise_on_status=False,
-    )
-    auth: Any = (  # the library annotates `tuple`, but takes None for "no auth"
-        (settings.username, settings.password)
-        if settings.username is not None and settings.password is not None
-        else None
-    )
-    try:
-        with PrometheusConnect(
+class _Client:
+    """One worker thread's client: a session kept alive across its queries (a connection
+    per thread, not per query) and the responses it saw, for error messages."""
+
+    def __init__(self, settings: PrometheusSettings) -> None:
+        self.responses: list[requests.Response] = []
+        session = requests.Session()
+        session.verify = settings.ca_bundle or settings.verify_tls
+        session.hooks["response"].append(
+            lambda response, *args, **kwargs: self.responses.append(response)
+        )
+        retry = Retry(
+            total=settings.retries,
+            connect=settings.retries,
+            read=False,  # a read timeout is re-raised as such (and a query never sent twice)
+            status=0,
+            other=0,
+            backoff_factor=0.2,
+            raise_on_status=False,
+        )
+        auth: Any = (  # the library annotates `tuple`, but takes None for "no auth"
+            (settings.username, settings.password)
+            if settings.username is not None and settings.password is not None
+            else None
+        )
+        self.connection = PrometheusConnect(
             url=settings.base_url,
             headers=settings.request_headers(),
             retry=retry,
             auth=auth,
             session=session,
             timeout=settings.timeout,  # type: ignore[arg-type]  # requests takes a float
-        ) as client:
-            raw = client.custom_query_range(
-                request.query,
-                start_time=datetime.fromtimestamp(request.start, tz=timezone.utc),
-                end_time=datetime.fromtimestamp(request.end, tz=timezone.utc),
-                step=format_number(float(request.step)),
-                params={"timeout": format_number(float(settings.timeout))},
-            )
+        )
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _one(settings: PrometheusSettings, request: RangeQuery, client: _Client) -> QueryResult:
+    """One range query; every failure becomes `QueryResult.error`."""
+    where = redact_url(settings.base_url)  # for messages; the client gets the URL itself
+    link = graph_url(where, request.query, request.start, request.end, request.step)
+    client.responses.clear()
+    responses = client.responses
+    try:
+        raw = client.connection.custom_query_range(
+            request.query,
+            start_time=datetime.fromtimestamp(request.start, tz=timezone.utc),
+            end_time=datetime.fromtimestamp(request.end, tz=timezone.utc),
+            step=format_number(float(request.step)),
+            params={"timeout": format_number(float(settings.timeout))},
+        )
         return QueryResult(request.query, _series(raw), graph_url=link)
     except PrometheusApiClientException:
         response = responses[-1] if responses else None
@@ -309,12 +324,27 @@ def fetch_ranges(
         max_workers=min(MAX_WORKERS, len(queries)), thread_name_prefix="prometheus"
     )
     futures: dict[str, Future[QueryResult]] = {}
+    local = threading.local()
+    clients: list[_Client] = []
+    lock = threading.Lock()
+
+    def run(request: RangeQuery) -> QueryResult:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = _Client(settings)
+            with lock:
+                clients.append(client)
+        return _one(settings, request, client)
+
     try:
         for name, request in queries.items():
-            futures[name] = pool.submit(_one, settings, request)
+            futures[name] = pool.submit(run, request)
         wait(futures.values(), timeout=settings.timeout + 1.0)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        with lock:
+            for client in clients:
+                client.close()
     results = {}
     for name, future in futures.items():
         request = queries[name]
