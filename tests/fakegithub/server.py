@@ -36,6 +36,7 @@ import time
 import traceback
 import urllib.parse
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
@@ -697,6 +698,14 @@ class FakeGitHub:
                 if (method is None or r.method == method.upper())
                 and (path_contains is None or path_contains in r.path)
             )
+
+    def requests_by_endpoint(self) -> Counter[str]:
+        """API requests so far per endpoint (``"METHOD route-pattern"`` -> count)."""
+        from ._gitdata import endpoint_counts
+
+        with self._meta_lock:
+            requests = list(self._requests)
+        return endpoint_counts(self._backend, requests)
 
     def reset_requests(self) -> None:
         with self._meta_lock:
