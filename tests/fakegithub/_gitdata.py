@@ -72,6 +72,9 @@ _SIGNATURE = re.compile(
     r"-----BEGIN PGP SIGNATURE-----\n\nfake-github-web-flow ([0-9a-f]{64})\n-----END PGP SIGNATURE-----"
 )
 _verification_cache: dict[str, dict[str, Any]] = {}
+#: (bare repo, sha) of every commit made through ``POST /git/commits``, for tests to check
+#: what a run committed through the API (cleared by them).
+CREATED_COMMITS: list[tuple[Path, str]] = []
 
 
 # --------------------------------------------------------------------------- registration
@@ -364,6 +367,7 @@ def create_commit(backend: Backend, req: Request, owner: str, name: str) -> Repl
         lines.append(f"gpgsig {folded}")
         raw = ("\n".join(lines) + "\n\n" + message).encode("utf-8")
     sha = git.out(repo.path, "hash-object", "-t", "commit", "-w", "--stdin", input=raw)
+    CREATED_COMMITS.append((repo.path, sha))
     info = git.commit_info(repo.path, sha)
     assert info is not None
     api, html = backend.repo_api(repo), backend.repo_html(repo)
@@ -462,4 +466,4 @@ def graphql_mutation(backend: Backend, req: Request, query: str, body: JSON) -> 
     )
 
 
-__all__ = ["endpoint_counts", "graphql_mutation", "routes", "verification"]
+__all__ = ["CREATED_COMMITS", "endpoint_counts", "graphql_mutation", "routes", "verification"]
