@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.commit_mode import commit_mode_option
 from bot.cli.common import event_path_option, github_token, read_event_file, write_outputs
 from bot.core.permissions import REQUIRED_ROLES
 
@@ -32,6 +33,7 @@ _LEVELS = REQUIRED_ROLES
     metavar="URL",
     help="GitHub API URL; GitHub Enterprise Server: https://HOST/api/v3. [default: $GITHUB_API_URL or api.github.com]",
 )
+@commit_mode_option
 @click.option(
     "--bot-login",
     envvar="MODEL_BOT_LOGIN",

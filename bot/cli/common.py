@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
-from bot.cli.commit_mode import commit_mode_option
 from bot.core.errors import InvalidInput, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +52,6 @@ def evidence_options(command: F) -> F:
             show_default=True,
             help="Give up on an unresponsive MLflow after about this many seconds.",
         ),
-        commit_mode_option,
     ]
     for option in reversed(options):
         command = option(command)

@@ -16,14 +16,18 @@ from bot.core.errors import ExternalError, InvalidInput
 from bot.core.trailers import parse_trailers
 from bot.ports import EnvSession
 from tests.envfixtures import (
+    DEFAULT_POLICY_PATH,
     ENVIRONMENT,
     TOKEN,
+    CliResult,
     bare_git,
     bare_path,
     commit_message,
     fast_github,
     github_env_repo,
     github_target,
+    results_file,
+    run_cli,
     run_promote,
 )
 from tests.fakegithub import FakeGitHub
@@ -297,4 +301,43 @@ def test_a_secondary_rate_limit_over_the_wait_budget_is_one_line_and_writes_no_b
     message = str(failed.value)
     assert "\n" not in message
     assert "GitHub rate limit while trying to move" in message and "(secondary)" in message
+    assert github.branch_sha("acme", "env", BRANCH) is None
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def _promote_cli(fake: FakeGitHub, tmp_path: Path, *flags: str) -> CliResult:
+    return run_cli(
+        "promote",
+        "--results",
+        results_file(tmp_path, MODEL, "1"),
+        "--policy",
+        DEFAULT_POLICY_PATH,
+        "--environment",
+        ENVIRONMENT,
+        "--env-repo",
+        "acme/env",
+        "--github-api-url",
+        fake.api_url,
+        *flags,
+        env={"MODEL_BOT_GITHUB_WRITE_INTERVAL": "0"},
+    )
+
+
+def test_the_cli_flag_selects_api_mode(github: FakeGitHub, tmp_path: Path) -> None:
+    github_env_repo(github)
+    result = _promote_cli(github, tmp_path, "--commit-mode", "api")
+    assert result.exit_code == 0, result
+    assert "outcome: created" in result.stdout
+    head = github.branch_sha("acme", "env", BRANCH)
+    assert head is not None and verification(bare_path(github), head)["verified"] is True
+    assert github.request_count("POST", "/git/commits") == 1
+
+
+def test_a_bad_commit_mode_is_one_line_exit_2(github: FakeGitHub, tmp_path: Path) -> None:
+    github_env_repo(github)
+    result = _promote_cli(github, tmp_path, "--commit-mode", "svn")
+    assert result.exit_code == 2
+    assert "'svn' is not one of 'git', 'api'" in result.stderr
     assert github.branch_sha("acme", "env", BRANCH) is None
