@@ -178,7 +178,10 @@ class ApiPublisher:
         refused = self._forge.graphql_mutation(f"move {branch}", _UPDATE_REFS, variables)
         if refused is None:
             return PushResult("ok", branch, commit, "updated through the API")
-        if self.remote_head(branch) != expected:
+        now = self.remote_head(branch)
+        if now == commit:  # a retry after a lost answer: the first request moved it
+            return PushResult("ok", branch, commit, "updated through the API")
+        if now != expected:
             message = f"{branch} changed on GitHub since it was read; read it again"
             return PushResult("rejected-stale", branch, None, message)
         return PushResult("rejected-other", branch, None, refused)

@@ -341,3 +341,20 @@ def test_a_bad_commit_mode_is_one_line_exit_2(github: FakeGitHub, tmp_path: Path
     assert result.exit_code == 2
     assert "'svn' is not one of 'git', 'api'" in result.stderr
     assert github.branch_sha("acme", "env", BRANCH) is None
+
+
+def test_a_lost_answer_to_the_ref_move_is_still_the_runs_own_update(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    """GitHub moved the branch but the answer was lost: the retry's compare-and-swap fails
+    (the branch is no longer at the expected head), yet the branch is at this run's commit."""
+    github_env_repo(github)
+    github.drop_response(times=1, method="POST", path_regex=r"/graphql$")
+    session = _session(github, tmp_path)
+    try:
+        pushed = session.publisher.publish(_request({f"{FOLDER}/values.yaml": b"v: 1\n"}), None)
+    finally:
+        session.close()
+    assert pushed is not None and pushed.status == "ok"
+    assert github.branch_sha("acme", "env", BRANCH) == pushed.sha
+    assert github.request_count("POST", "/graphql") == 2
