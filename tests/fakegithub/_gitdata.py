@@ -18,16 +18,18 @@ Sources (what each behaviour follows):
   personal token: ``{"verified": false, "reason": "unsigned", "signature": null,
   "payload": null}``).
 * Signing: GitHub signs the commits it creates through the API for a GitHub App (an
-  installation token, the Actions ``GITHUB_TOKEN``) when no author or committer is given
-  (docs "About commit signature verification": "GitHub will automatically use GPG to sign
-  commits you make using the web interface ... Commits signed by GitHub will have a verified
-  status", and for bots "commits made by a GitHub App ... through the API ... signed"; the
-  committer is then ``GitHub <noreply@github.com>``). The fake signs with its own key (an
-  HMAC in an armored block, in the commit object's ``gpgsig`` header, as a real signed
-  commit carries it) and reports ``verified: true, reason: "valid"`` for exactly those
-  commits; any other ``gpgsig`` is ``unknown_key``; none ``unsigned``. A token acts for an
-  app when its user's type is ``Bot`` (installation tokens and ``GITHUB_TOKEN`` act as the
-  app's ``NAME[bot]`` user).
+  installation token, the Actions ``GITHUB_TOKEN``) when no author or committer is given,
+  and they show Verified (swinton's gist "Automatically sign your commits from GitHub
+  Actions, using the REST API", with ``GITHUB_TOKEN``; betahuhn/repo-file-sync-action PR
+  #153, "Verified commits when using GH_INSTALLATION_TOKEN"); the committer is then
+  ``GitHub <noreply@github.com>``. The ``verification`` object and its ``reason`` values
+  (``valid``, ``unsigned``, ``unknown_key``...) are the REST docs' ("Create a commit",
+  "Signature verification object": ``verified``, ``reason``, ``signature``, ``payload``,
+  ``verified_at``). The fake signs with its own key (an HMAC in an armored block, in the
+  commit object's ``gpgsig`` header, where a real signed commit carries it) and reports
+  ``verified: true, reason: "valid"`` for exactly those commits; any other ``gpgsig`` is
+  ``unknown_key``; none ``unsigned``. A token acts for an app when its user's type is
+  ``Bot`` (installation tokens and ``GITHUB_TOKEN`` act as the app's ``NAME[bot]`` user).
 * GraphQL ``updateRefs`` (docs https://docs.github.com/en/graphql/reference/mutations#updaterefs):
   "Creates, updates and/or deletes multiple refs in a repository ... performed atomically
   ... RefUpdate.beforeOid specifies that the given reference needs to point to the given
