@@ -16,6 +16,12 @@ The API budget rows run `promote()` against the fake GitHub (tests/fakegithub, r
 git smart HTTP over the same 10,000-model history): a first promotion, then a no-op rerun,
 counting REST requests.
 
+The API commit mode rows (`commit_mode: api`, GitHub creates and signs the commit) run the
+same promotion against both histories served by the fake GitHub, side by side, `RUNS` times
+each (a new version each run, so each is a first promotion): wall time, bytes git received
+(the reads stay on the partial clone) and API requests of each, then the budget of a first
+promotion and of a no-op rerun on the 10,000-model repo.
+
     .venv/bin/python benchmarks/bench_promote.py             # rows as JSON, exit 1 on a miss
     .venv/bin/python benchmarks/bench_promote.py --profile   # also: git commands, by time
 """
@@ -43,6 +49,8 @@ MODELS_BIG, MODELS_SMALL, COMMITS = 10_000, 10, 5_000
 RUNS = 5
 RATIO_TARGET = 1.5
 FIRST_BUDGET, NOOP_BUDGET = 8, 3
+API_RATIO_TARGET = 1.2  # issue #17: API commit mode's bytes and time, 10,000 vs 10 models
+API_FIRST_BUDGET, API_NOOP_BUDGET = 10, 3
 TOKEN = "ghs_benchPromoteToken0123456789abcdef"
 
 CONFIG = """\
@@ -101,16 +109,16 @@ def _build(path: Path, models: int) -> str:
     return model
 
 
-def _evidence(model: str) -> Any:
+def _evidence(model: str, version: str = "42") -> Any:
     from bot.core.evidence import Evidence
 
     return Evidence.model_validate(
         {
             "model": {
                 "name": model,
-                "version": "42",
+                "version": version,
                 "image": f"ghcr.io/acme/{model}",
-                "tag": "42-3f2a1c9",
+                "tag": f"{version}-3f2a1c9",
             },
             "metrics": {"accuracy": 0.96, "latency_p99_ms": 5.0, "safety_violations": 0},
             "champion": {"version": "41", "metrics": {"accuracy": 0.95}},
@@ -269,6 +277,144 @@ def _api_budget(big: Path, model: str, workdir: Path) -> tuple[int, int, list[st
     return counts[0], counts[1], calls[0], calls[1]
 
 
+def _serve(fake: Any, name: str, source: Path) -> Path:
+    """acme/NAME on the fake, holding `source`'s history (its objects, main at its tip)."""
+    served = fake.add_repo("acme", name)
+    fake.set_permission("acme", name, "bot", "write")
+    fake.set_permission("acme", name, "alice", "write")
+    shutil.copytree(source / "objects", served / "objects", dirs_exist_ok=True)
+    tip = (source / "refs" / "heads" / "main").read_text().strip()
+    subprocess.run(["git", f"--git-dir={served}", "update-ref", "refs/heads/main", tip], check=True)
+    return served
+
+
+def _api_mode_runs(
+    repos: dict[str, tuple[Path, str]], workdir: Path
+) -> tuple[dict[str, dict[str, float]], tuple[int, int, list[str], list[str]]]:
+    """`commit_mode: api` side by side on both histories served by the fake GitHub; then the
+    budget of a first promotion and of a no-op rerun on the big one."""
+    from bot.cli.session import session_opener
+    from bot.core.names import promote_branch
+    from bot.core.policy import load_policy
+    from bot.core.target import EnvRepoTarget
+    from bot.flows.promote import PromoteOptions, promote
+    from tests.fakegithub import FakeGitHub
+
+    os.environ["MODEL_BOT_GITHUB_WRITE_INTERVAL"] = "0"
+    os.environ["MODEL_BOT_GITHUB_BACKOFF"] = "0.01"
+    policy = load_policy(ROOT / "policies" / "default.yaml")
+    times: dict[str, list[float]] = {name: [] for name in repos}
+    sizes: dict[str, list[int]] = {name: [] for name in repos}
+    requests: dict[str, list[int]] = {name: [] for name in repos}
+    with FakeGitHub(workdir / "fake") as fake:
+        fake.add_user("bot", token=TOKEN, type="Bot")  # an app installation token: signed
+        fake.add_user("alice")
+        served = {name: _serve(fake, name, bare) for name, (bare, _model) in repos.items()}
+
+        def opener(name: str) -> Any:
+            target = EnvRepoTarget("github", f"acme/{name}", fake.api_url)
+            return session_opener(
+                target, base=None, token=TOKEN, workdir=workdir, commit_mode="api"
+            )
+
+        for run in range(RUNS + 1):  # the first round warms imports and the page cache
+            for name, (_bare, model) in repos.items():
+                _delete_branch(served[name], promote_branch(ENVIRONMENT, model))
+                options = PromoteOptions(
+                    ENVIRONMENT, policy_source="bench", env_repo=f"acme/{name}"
+                )
+                fake.reset_requests()
+                found: list[int] = []
+                with _measure_clones(found):
+                    started = time.perf_counter()
+                    result = promote(
+                        _evidence(model, str(100 + run)), policy, options, opener(name)
+                    )
+                    elapsed = time.perf_counter() - started
+                if result.outcome != "created":
+                    raise RuntimeError(f"API mode, {name}: expected created, got {result}")
+                if run:
+                    times[name].append(elapsed)
+                    sizes[name].append(found[0])
+                    requests[name].append(fake.request_count())
+        big_name = "big"
+        big_model = repos[big_name][1]
+        _delete_branch(served[big_name], promote_branch(ENVIRONMENT, big_model))
+        options = PromoteOptions(ENVIRONMENT, policy_source="bench", env_repo="acme/big")
+        counts: list[int] = []
+        calls: list[list[str]] = []
+        for expected in ("created", "unchanged"):
+            fake.reset_requests()
+            result = promote(_evidence(big_model, "900"), policy, options, opener(big_name))
+            if result.outcome != expected:
+                raise RuntimeError(f"API mode budget: expected {expected}, got {result}")
+            counts.append(fake.request_count())
+            calls.append([f"{r.method} {r.path}" for r in fake.requests])
+    figures = {
+        name: {
+            "seconds": statistics.median(times[name]),
+            "bytes": statistics.median(sizes[name]),
+            "requests": statistics.median(requests[name]),
+        }
+        for name in repos
+    }
+    return figures, (counts[0], counts[1], calls[0], calls[1])
+
+
+def _api_mode_rows(
+    figures: dict[str, dict[str, float]], budget: tuple[int, int, list[str], list[str]], size: str
+) -> list[dict[str, Any]]:
+    big, small = figures["big"], figures["small"]
+    time_ratio = big["seconds"] / small["seconds"]
+    bytes_ratio = big["bytes"] / small["bytes"]
+    first, noop, first_calls, noop_calls = budget
+    return [
+        {
+            "name": f"promote (API commit mode, fake GitHub) requests, {size}",
+            "value": f"{big['requests']:.0f} vs {small['requests']:.0f}",
+            "unit": "requests",
+            "target": "equal",
+            "passed": big["requests"] == small["requests"],
+            "note": "REST and GraphQL requests of one first promotion (median)",
+        },
+        {
+            "name": f"promote (API commit mode, fake GitHub) wall time, {size}",
+            "value": round(time_ratio, 2),
+            "unit": "x",
+            "target": f"<= {API_RATIO_TARGET}",
+            "passed": time_ratio <= API_RATIO_TARGET,
+            "note": f"median of {RUNS}: {big['seconds'] * 1000:.0f} ms vs "
+            f"{small['seconds'] * 1000:.0f} ms; the reads still use the partial clone",
+        },
+        {
+            "name": f"promote (API commit mode, fake GitHub) bytes received by git, {size}",
+            "value": round(bytes_ratio, 1),
+            "unit": "x",
+            "target": f"<= {API_RATIO_TARGET}",
+            "passed": bytes_ratio <= API_RATIO_TARGET,
+            "note": f"{big['bytes']:,.0f} B vs {small['bytes']:,.0f} B: API mode writes "
+            "through the API but reads the model's files through the same partial clone "
+            "(reading by path through the API is not built yet)",
+        },
+        {
+            "name": "API requests, first promotion (API commit mode, 10,000 models)",
+            "value": first,
+            "unit": "requests",
+            "target": f"<= {API_FIRST_BUDGET}",
+            "passed": first <= API_FIRST_BUDGET,
+            "note": ", ".join(first_calls),
+        },
+        {
+            "name": "API requests, no-op rerun (API commit mode, 10,000 models)",
+            "value": noop,
+            "unit": "requests",
+            "target": f"<= {API_NOOP_BUDGET}",
+            "passed": noop <= API_NOOP_BUDGET,
+            "note": ", ".join(noop_calls),
+        },
+    ]
+
+
 def run(profile: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     _setup_path()
     with tempfile.TemporaryDirectory(prefix="bench-promote-") as tmp:
@@ -284,6 +430,7 @@ def run(profile: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         first, noop, first_calls, noop_calls = _api_budget(
             repos["big"][0], repos["big"][1], root / "api"
         )
+        api_figures, api_budget = _api_mode_runs(repos, root / "api-mode")
 
     big, small = figures["big"], figures["small"]
     time_ratio = big["seconds"] / small["seconds"]
@@ -328,6 +475,7 @@ def run(profile: dict[str, Any] | None = None) -> list[dict[str, Any]]:
             "passed": noop <= NOOP_BUDGET,
             "note": ", ".join(noop_calls),
         },
+        *_api_mode_rows(api_figures, api_budget, size),
     ]
 
 

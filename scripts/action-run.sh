@@ -50,6 +50,14 @@ case "${INPUT_REOPEN:-false}" in
   *) fail reopen "got '${INPUT_REOPEN}', use true or false" ;;
 esac
 
+# commit-mode: read by every command that writes commits (MODEL_BOT_COMMIT_MODE, the
+# environment variable of --commit-mode); empty leaves the choice to .model-bot.yaml.
+case "${INPUT_COMMIT_MODE:-}" in
+  '') ;;
+  git | api) export MODEL_BOT_COMMIT_MODE="$INPUT_COMMIT_MODE" ;;
+  *) fail commit-mode "got '${INPUT_COMMIT_MODE}', use git or api" ;;
+esac
+
 if [ "${1:-}" = --check ]; then
   exit 0
 fi

@@ -489,6 +489,25 @@ class EnvRepo:
         )
         return _read_batch(batch.stdout, blobs)
 
+    def tree_sha(self, ref: str) -> str:
+        """The root tree of `ref`'s commit (what GitHub's `base_tree` names)."""
+        return self._run_ok("rev-parse", "--verify", f"{self._commit(ref)}^{{tree}}").text
+
+    def modes(self, ref: str, paths: Sequence[str]) -> dict[str, str]:
+        """path -> git mode (100644, 100755, 120000, 160000...) of the entries `paths` name
+        at `ref`; a path absent there is left out. Reads trees only, never blobs."""
+        if not paths:
+            return {}
+        listing = self._run_ok(
+            "ls-tree", "-z", "--full-tree", self._commit(ref), "--", *_pathspecs(paths)
+        )
+        found: dict[str, str] = {}
+        for record in listing.stdout.split(b"\0"):
+            if record:
+                meta, _, name = record.partition(b"\t")
+                found[name.decode("utf-8", errors="surrogateescape")] = meta.decode().split(" ")[0]
+        return found
+
     def _prefetch(self, commit: str, specs: Sequence[str]) -> None:
         """Fetch the blobs under `specs` that the partial clone lacks, in one round trip."""
         listing = self._run_ok(

@@ -354,6 +354,48 @@ class Forge:
             )
         return ExternalError(f"GitHub answered {status} while trying to {what} in {repo}: {detail}")
 
+    # -- raw calls for the API publisher (bot.adapters.github_commits) --------------------
+    def node_id(self) -> str:
+        """The repository's GraphQL global id."""
+        return str(self._call("read the repository", lambda: self._repo.node_id))
+
+    def post_json(self, what: str, path: str, payload: Mapping[str, object]) -> dict[str, object]:
+        """POST `payload` to the repository's `path` (e.g. `/git/trees`): the answer's JSON."""
+
+        def action() -> dict[str, object]:
+            _headers, data = self._repo._requester.requestJsonAndCheck(
+                "POST", f"{self._repo.url}{path}", input=dict(payload)
+            )
+            return dict(data)
+
+        return self._call(what, action)
+
+    def graphql_mutation(
+        self, what: str, query: str, variables: Mapping[str, object]
+    ) -> str | None:
+        """Run a GraphQL mutation: None when done, else GitHub's refusal (GraphQL errors of
+        other types than rate limits and FORBIDDEN, which are handled as REST ones) as one
+        line. Types are told apart, never texts."""
+        from github import GithubException
+
+        def action() -> str | None:
+            try:
+                self._github.requester.graphql_query(query, dict(variables))
+            except GithubException as error:
+                errors = graphql_errors(error.data)
+                if error.status not in (400, 404) or not errors:
+                    raise
+                kinds = {str(e.get("type", "")) for e in errors}
+                said = _one_line("; ".join(str(e.get("message", "")) for e in errors))
+                if kinds & GRAPHQL_RATE_LIMITED:
+                    raise GithubException(429, error.data, error.headers) from None
+                if kinds == {"FORBIDDEN"}:
+                    raise GithubException(403, {"message": said}, error.headers) from None
+                return said
+            return None
+
+        return self._call(what, action)
+
     # -- repository -------------------------------------------------------------------------
     @property
     def web_root(self) -> str:

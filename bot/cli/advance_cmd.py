@@ -9,12 +9,14 @@ from pathlib import Path
 
 import click
 
+from bot.cli.commit_mode import commit_mode_option
 from bot.cli.common import github_options, github_token, parse_moment, write_outputs
 from bot.core.errors import EXIT_NO
 
 
 @click.command("advance")
 @github_options
+@commit_mode_option
 @click.option("--from", "from_environment", required=True, help="The environment that soaked.")
 @click.option("--model", help="Only this model. [default: every model in --from]")
 @click.option(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.commit_mode import commit_mode_option
 from bot.cli.common import (
     event_path_option,
     github_api_url_option,
@@ -33,6 +34,7 @@ _LEVELS = REQUIRED_ROLES
     help="Promotion policy YAML, passed on to the rollback.",
 )
 @github_api_url_option
+@commit_mode_option
 @click.option(
     "--bot-login",
     envvar="MODEL_BOT_LOGIN",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.cli.commit_mode import commit_mode_option
 from bot.cli.common import (
     event_path_option,
     github_options,
@@ -34,6 +35,7 @@ EVENTS = "repository_dispatch (model-bot-rollout) or pull_request (closed)"
     help="The event's name: repository_dispatch or pull_request. [default: $GITHUB_EVENT_NAME]",
 )
 @github_options
+@commit_mode_option
 @click.option(
     "--policy",
     "policy_path",

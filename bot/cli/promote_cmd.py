@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.cli.commit_mode import commit_mode_option
 from bot.cli.common import (
     append_summary,
     echo_proposal,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 )
 @click.option("--environment", required=True, help="Environment to promote into (e.g. production).")
 @github_options
+@commit_mode_option
 @click.option("--image", metavar="REPO", help="Image repository when the evidence names none.")
 @click.option(
     "--dry-run", is_flag=True, help="Print the diff and PR body; change nothing anywhere."

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli.commit_mode import commit_mode_option
 from bot.cli.common import (
     append_summary,
     echo_proposal,
@@ -20,6 +21,7 @@ from bot.core.errors import EXIT_NO
 @click.option("--model", required=True, help="The deployed model to roll back.")
 @click.option("--environment", required=True, help="Environment it runs in (e.g. production).")
 @github_options
+@commit_mode_option
 @click.option(
     "--to",
     "to_version",

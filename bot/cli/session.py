@@ -54,9 +54,14 @@ def session_opener(
     workdir: Path | None = None,
     forge_factory: ForgeFactory = github_forge,
     read_only: bool = False,
+    commit_mode: str | None = None,
 ) -> SessionOpener:
     """Open the env repo (a sparse clone of its base branch) and, on GitHub, the forge.
-    `read_only` (history, status): no working clone, only the commits-only one."""
+    `read_only` (history, status): no working clone, only the commits-only one.
+    `commit_mode` (git | api) overrides `--commit-mode` and the config (`bot.cli.commit_mode`)."""
+    from bot.cli.commit_mode import ModePublisher, requested_commit_mode
+
+    asked = commit_mode or requested_commit_mode()
 
     def open_session(sparse: Sequence[str]) -> EnvSession:
         from bot.adapters.git import EnvRepo, GitAuth, GitPublisher
@@ -75,8 +80,8 @@ def session_opener(
                     workdir=where,
                     repo_field="--env-repo",
                 )
-            publisher = GitPublisher(repo)
-            return EnvSession(repo, publisher, repo.base, None, merger=publisher)
+            local = GitPublisher(repo)
+            return EnvSession(repo, local, repo.base, None, merger=local)
         secret = require_token(token, target)
         forge = forge_factory(target.repo, secret, target.api_url)
         clone_url = forge.clone_url()
@@ -94,7 +99,8 @@ def session_opener(
                 auth=GitAuth(secret),
                 repo_field="--env-repo",
             )
-        return EnvSession(repo, GitPublisher(repo), branch, forge)
+        publisher = GitPublisher(repo) if read_only else ModePublisher(repo, forge, asked)
+        return EnvSession(repo, publisher, branch, forge)
 
     return open_session
 

@@ -305,6 +305,11 @@ class BotConfig(Strict):
     team_reviewers: tuple[str, ...] = ()
     commit_author: Author = Author()
     chatops: ChatOps = ChatOps()
+    commit_mode: Literal["git", "api"] = Field(
+        default="git",
+        description="how the bot's commits reach a GitHub env repo: git (push) or api (GitHub "
+        "creates and signs them); a local env repo is always git",
+    )
     registry: RegistryConfig | None = Field(
         default=None,
         description="move MLflow registry aliases (and tag versions) as deployments land; "

@@ -69,6 +69,7 @@ def refused(text: str) -> list[tuple[str, str, str]]:
         ("commit_author.name", "model-bot"),
         ("commit_author.email", "model-bot@users.noreply.github.com"),
         ("chatops.permission", "write"),
+        ("commit_mode", "git"),
         ("registry", None),
     ],
 )
@@ -97,6 +98,7 @@ def test_every_field_has_a_default_checked_above() -> None:
         "team_reviewers",
         "commit_author",
         "chatops",
+        "commit_mode",
         "registry",
     }
 
@@ -535,3 +537,13 @@ def test_schema_is_a_fresh_copy() -> None:
     first = config_json_schema()
     first["title"] = "changed"
     assert config_json_schema()["title"] == "model-bot BotConfig v1 (.model-bot.yaml)"
+
+
+@pytest.mark.parametrize("mode", ["git", "api"])
+def test_commit_mode_is_git_or_api(mode: str) -> None:
+    assert config_from_bytes(f"commit_mode: {mode}\n".encode()).commit_mode == mode
+
+
+def test_an_unknown_commit_mode_names_the_field() -> None:
+    with pytest.raises(InvalidInput, match="commit_mode"):
+        config_from_bytes(b"commit_mode: svn\n")

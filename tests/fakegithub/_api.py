@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import _git as git
+from . import _gitdata as gitdata
 from ._actions import ActionsApi
 from ._model import (
     DOCS,
@@ -283,6 +284,7 @@ class Backend:
             ),
         ]
         table += self.actions.routes(repo)
+        table += gitdata.routes(self, repo)
         self.routes = [(m, re.compile(p), h) for m, p, h in table]
 
     def handle(self, req: Request) -> Reply:
@@ -838,13 +840,7 @@ class Backend:
                 "tree": {"sha": info.tree, "url": f"{api}/git/trees/{info.tree}"},
                 "url": f"{api}/git/commits/{info.sha}",
                 "comment_count": 0,
-                "verification": {
-                    "verified": False,
-                    "reason": "unsigned",
-                    "signature": None,
-                    "payload": None,
-                    "verified_at": None,
-                },
+                "verification": gitdata.verification(repo.path, info.sha),
             },
             "url": f"{api}/commits/{info.sha}",
             "html_url": f"{html}/commit/{info.sha}",
@@ -2622,7 +2618,7 @@ class Backend:
         }
 
     def graphql(self, req: Request) -> Reply:
-        """``POST /graphql`` (GHES: ``/api/graphql``), only for the two mutations PyGithub's
+        """``POST /graphql`` (GHES: ``/api/graphql``), for the Git database's ``updateRefs`` (``_gitdata``) and the two mutations PyGithub's
         ``PullRequest.enable_automerge`` / ``disable_automerge`` send (GitHub GraphQL docs,
         "Mutations": enablePullRequestAutoMerge, disablePullRequestAutoMerge), as recorded in
         PyGithub's tests/ReplayData/PullRequest.testEnableAutomerge.txt,
@@ -2655,6 +2651,9 @@ class Backend:
                     ]
                 },
             )
+        git_mutation = gitdata.graphql_mutation(self, req, query, body)
+        if git_mutation is not None:
+            return git_mutation
         found = re.search(
             r"\b(enablePullRequestAutoMerge|disablePullRequestAutoMerge)\s*\(\s*input\s*:\s*\$(\w+)\s*\)",
             query,

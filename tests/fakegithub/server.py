@@ -36,6 +36,7 @@ import time
 import traceback
 import urllib.parse
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
@@ -703,6 +704,14 @@ class FakeGitHub:
         """The workflow and repository dispatches `owner/name` accepted, oldest first."""
         with self._backend.lock:
             return [d for d in self._backend.actions.dispatches if d.repo == f"{owner}/{name}"]
+
+    def requests_by_endpoint(self) -> Counter[str]:
+        """API requests so far per endpoint (``"METHOD route-pattern"`` -> count)."""
+        from ._gitdata import endpoint_counts
+
+        with self._meta_lock:
+            requests = list(self._requests)
+        return endpoint_counts(self._backend, requests)
 
     def reset_requests(self) -> None:
         with self._meta_lock:

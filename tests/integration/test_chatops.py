@@ -35,6 +35,8 @@ from tests.webhooks import (
     rewrite,
 )
 
+pytestmark = pytest.mark.usefixtures("commit_mode")
+
 OWNER, NAME = REPO.split("/")
 MODEL = "fraud-detector"
 ENV = "production"

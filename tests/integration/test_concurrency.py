@@ -35,7 +35,7 @@ from tests.envfixtures import (
 )
 from tests.fakegithub import FakeGitHub
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("commit_mode")]
 
 OWNER, NAME = REPO.split("/")
 MODELS = [f"model-{i:02d}" for i in range(20)]

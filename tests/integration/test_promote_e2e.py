@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.github_commits import CO_AUTHOR
 from bot.core.marker import read_marker
 from bot.core.trailers import parse_trailers
 from tests.cli.test_gate import Result, assert_usage_error, run
 from tests.fakegithub import FakeGitHub
 from tests.gitrepos import example_env_repo, git
+from tests.integration.conftest import api_writes
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("commit_mode")]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_REPO = REPO / "examples" / "env-repo"
@@ -161,7 +163,7 @@ def seed_files(extra: dict[str, str] | None = None) -> dict[str, bytes]:
 def env(fake_github: FakeGitHub) -> Env:
     """acme/env: examples/env-repo plus reviewers in .model-bot.yaml; `bot` may write."""
     fake = fake_github
-    fake.add_user("bot", token=TOKEN)
+    fake.add_user("bot", token=TOKEN, type="Bot")  # an app's installation token (ghs_)
     for login in ("alice", "bob"):
         fake.add_user(login)
     bare = fake.add_repo("acme", "env")
@@ -216,8 +218,9 @@ def assert_secret_free(result: Result, *secrets: str) -> None:
 
 
 def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
-    env: Env, registry: Registry
+    env: Env, registry: Registry, commit_mode: str
 ) -> None:
+    commit_writes = api_writes(commit_mode)
     model = registry.model
     branch = f"model-bot/promote/production/{model}"
     folder = f"environments/production/{model}"
@@ -248,13 +251,14 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
         "GET /repos/acme/env",
         "GET /repos/acme/env/pulls",
         "GET /repos/acme/env/pulls",
+        *commit_writes,  # API mode: the tree, the commit, the compare-and-swap of the ref
         "POST /repos/acme/env/statuses/SHA",  # model-bot/gate on the pushed head
         "POST /repos/acme/env/pulls",
         "POST /repos/acme/env/issues/1/labels",
         "POST /repos/acme/env/pulls/1/requested_reviewers",
         "POST /repos/acme/env/pulls/1/requested_reviewers",
     ]
-    assert env.fake.request_count() == 8
+    assert env.fake.request_count() == 8 + len(commit_writes)
 
     pulls = env.fake.pulls("acme", "env")
     assert len(pulls) == 1
@@ -303,13 +307,19 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert meta is not None
     assert (meta.action, meta.model, meta.environment) == ("promote", model, "production")
     assert (meta.version, meta.previous_version) == ("2", "1")
-    assert meta.trailers == trailers(env, branch)  # a squash that keeps the body keeps them
+    written = trailers(env, branch)
+    # API mode: GitHub authors (and signs) the commit; the bot's identity is a co-author.
+    co_author = written.pop(CO_AUTHOR, None)
+    assert co_author == (
+        "model-bot <model-bot@users.noreply.github.com>" if commit_mode == "api" else None
+    )
+    assert meta.trailers == written  # a squash that keeps the body keeps them
     report = git(env.bare, "show", f"{branch}:reports/production/{model}/2.md")
     assert body.startswith(report)
 
     # The commit: one, on top of main, with the audit trailers.
     assert git(env.bare, "rev-parse", f"{branch}~1") == main_sha
-    assert trailers(env, branch) == {
+    assert written == {
         "Model": model,
         "Model-Version": "2",
         "Previous-Version": "1",
@@ -351,6 +361,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     ] == [
         "GET /repos/acme/env",
         "GET /repos/acme/env/pulls",
+        *commit_writes,
         "POST /repos/acme/env/statuses/SHA",  # model-bot/gate on the new head
         "PATCH /repos/acme/env/pulls/1",
         "POST /repos/acme/env/issues/1/comments",
@@ -769,14 +780,14 @@ def test_dry_run_prints_the_change_and_writes_nothing(env: Env) -> None:
     assert not any("receive-pack" in r.path + str(r.query) for r in env.fake.git_requests)
 
 
-def test_no_pr_pushes_the_branch_only(env: Env) -> None:
+def test_no_pr_pushes_the_branch_only(env: Env, commit_mode: str) -> None:
     result = promote(env, "--results", str(PASSING), "--no-pr")
     assert result.exit_code == 0, result
     assert "outcome: created\n" in result.stdout
     assert "--- pull request (--no-pr: not opened) " in result.stdout
     assert env.bot_refs() == ["refs/heads/model-bot/promote/production/fraud-detector"]
     assert env.fake.pulls("acme", "env") == []
-    assert env.writes() == []
+    assert env.writes() == api_writes(commit_mode)
 
     again = promote(env, "--results", str(PASSING), "--no-pr")
     assert "outcome: unchanged (model-bot/promote/production/fraud-detector already holds" in (
@@ -919,8 +930,10 @@ BAD_INPUT: list[tuple[str, Setup, tuple[str, ...]]] = [
     ("setup", "expected"), [(s, e) for _, s, e in BAD_INPUT], ids=[i for i, _, _ in BAD_INPUT]
 )
 def test_bad_input_exits_2_with_one_line_and_leaves_nothing(
-    env: Env, setup: Setup, expected: tuple[str, ...]
+    env: Env, setup: Setup, expected: tuple[str, ...], commit_mode: str
 ) -> None:
+    if setup is _read_only and commit_mode == "api":  # the first write is the tree
+        expected = ("the token may not create a tree in acme/env (403",)
     before = env.refs()
     change = setup(env)
     after_setup = env.refs()

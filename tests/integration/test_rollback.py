@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.github_commits import CO_AUTHOR
 from bot.cli.session import session_opener
 from bot.core.rollback import RollbackOptions
 from bot.core.trailers import parse_trailers
@@ -34,6 +35,8 @@ from tests.envfixtures import (
     show,
 )
 from tests.fakegithub import FakeGitHub
+
+pytestmark = pytest.mark.usefixtures("commit_mode")
 
 OWNER, NAME = REPO.split("/")
 MODEL = "fraud-detector"
@@ -73,7 +76,7 @@ def assert_ok(result: CliResult, outcome: str) -> None:
 
 
 def test_reverts_the_merge_commit_with_trailers_label_and_backlink(
-    github: FakeGitHub, tmp_path: Path
+    github: FakeGitHub, tmp_path: Path, commit_mode: str
 ) -> None:
     promotion = deploy(github, REPO, MODEL, ("1", "2"), workdir=tmp_path)[-1]
     result = cli(github, REPO, tmp_path, "--reason", "p99 doubled after the rollout")
@@ -96,7 +99,12 @@ def test_reverts_the_merge_commit_with_trailers_label_and_backlink(
     assert bare_git(bare, "rev-parse", f"{head}^") == promotion.merge  # one commit on main
     message = commit_message(bare, head)
     assert f"Reverts {promotion.merge}." in message  # the merge commit, not the bot's commit
-    assert parse_trailers(message) == {
+    written = parse_trailers(message)
+    # API mode: GitHub authors (and signs) the commit; the bot's identity is a co-author.
+    assert written.pop(CO_AUTHOR, None) == (
+        "model-bot <model-bot@users.noreply.github.com>" if commit_mode == "api" else None
+    )
+    assert written == {
         "Model": MODEL,
         "Model-Version": "1",
         "Previous-Version": "2",

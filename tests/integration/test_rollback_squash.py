@@ -26,6 +26,8 @@ from tests.envfixtures import (
 )
 from tests.fakegithub import FakeGitHub
 
+pytestmark = pytest.mark.usefixtures("commit_mode")
+
 OWNER, NAME = REPO.split("/")
 MODEL = "fraud-detector"
 
