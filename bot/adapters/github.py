@@ -791,6 +791,13 @@ class Forge:
 
         return self._call(f"read comments of #{number}", action)
 
+    def delete_comment(self, comment_id: int) -> None:
+        """ "Delete an issue comment" (204); the comment object is lazy, so one request."""
+        self._call(
+            "delete a comment",
+            lambda: self._repo.get_issue(0).get_comment(comment_id).delete(),
+        )
+
     def react(self, comment_id: int, content: str) -> None:
         self._call(
             "react to a comment",

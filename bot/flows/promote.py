@@ -24,7 +24,7 @@ from bot.core.marker import ProposalMeta, read_marker
 from bot.core.names import check_dns_label, check_version, fill_path, promote_branch
 from bot.core.plan import committed_plan
 from bot.core.policy import Policy, duration_seconds
-from bot.core.pulls import PullRequestInfo
+from bot.core.pulls import CommentInfo, PullRequestInfo
 from bot.core.render import (
     ChangeSet,
     CurrentVersion,
@@ -722,8 +722,17 @@ def _update_pull(
             f"now promotes {plan.meta.model} `{plan.meta.version}` to {plan.meta.environment}."
         )
         if not comment_once or all(c.body != text for c in forge.comments(open_pr.number)):
-            forge.comment(open_pr.number, text)
+            posted = forge.comment(open_pr.number, text)
+            _keep_the_first(forge, open_pr.number, posted)
     return replace(open_pr, title=plan.title, body=body)
+
+
+def _keep_the_first(forge: Forge, number: int, posted: CommentInfo) -> None:
+    """Two runs superseding at once can both post the note (each read the comments before
+    the other wrote): the one whose comment came second deletes its own, so one stays."""
+    earlier = [c for c in forge.comments(number) if c.body == posted.body and c.id < posted.id]
+    if earlier:
+        forge.delete_comment(posted.id)
 
 
 # --------------------------------------------------------------------------- a blocked gate

@@ -231,3 +231,48 @@ def test_two_runs_for_the_same_model_at_once_converge(fake: FakeGitHub, tmp_path
         f"model-bot: superseded `2` by `3`; this pull request now promotes {model} `3` to "
         f"{ENVIRONMENT}."
     ]
+
+
+def test_a_twin_run_superseding_at_the_same_moment_leaves_one_note(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """Two runs supersede the same PR: each read the comments before the other wrote, so
+    both post the note. The one whose note came second deletes it: one note stays. The twin
+    is another GitHub client posting the very note just before this run posts its own."""
+    from bot.adapters.github import Forge as GitHubForge
+    from bot.adapters.github import ForgeSettings
+    from bot.cli.session import session_opener
+    from bot.core.pulls import CommentInfo
+    from bot.flows.promote import PromoteOptions, promote
+    from tests.envfixtures import (
+        DEFAULT_POLICY_PATH,
+        TOKEN,
+        default_policy,
+        evidence,
+        github_target,
+    )
+
+    model = MODELS[0]
+    (first,) = run_all(fake, tmp_path, [(model, "2")])
+    assert first.code == 0, first
+
+    class TwinPostsFirst(GitHubForge):
+        def comment(self, number: int, body: str) -> CommentInfo:
+            fake.client(TOKEN).get_repo(REPO).get_issue(number).create_comment(body)
+            return super().comment(number, body)
+
+    def forge(repo: str, token: str, api_url: str | None) -> GitHubForge:
+        return TwinPostsFirst(ForgeSettings.from_env(repo, token, api_url))
+
+    opener = session_opener(
+        github_target(fake), base=None, token=TOKEN, workdir=tmp_path, forge_factory=forge
+    )
+    options = PromoteOptions(environment=ENVIRONMENT, policy_source=str(DEFAULT_POLICY_PATH))
+    result = promote(evidence(model, "3"), default_policy(), options, opener)
+    assert result.outcome == "updated", result.reason
+    (pull,) = fake.pulls(OWNER, NAME)
+    comments = [c["body"] for c in fake.comments(OWNER, NAME, pull["number"])]
+    assert comments == [
+        f"model-bot: superseded `2` by `3`; this pull request now promotes {model} `3` to "
+        f"{ENVIRONMENT}."
+    ]
