@@ -7,6 +7,7 @@ Argo Rollouts' `result` or `result[N]` and may join comparisons with `&&` / `and
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -133,6 +134,12 @@ def parse_condition(text: str) -> tuple[Comparison, ...]:
     """Parse an analysis condition: `result < 0.01`, `result[0] >= 0.9 && result[0] < 2`."""
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("empty condition (write e.g. 'result < 0.01')")
+    return _parse_condition(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_condition(text: str) -> tuple[Comparison, ...]:
+    """The parse itself, once per text: a judge reads a signal's condition per sample."""
     parts = re.split(r"\s*(?:&&|\band\b)\s*", text.strip())
     comparisons = []
     for part in parts:
