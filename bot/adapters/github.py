@@ -396,6 +396,37 @@ class Forge:
 
         return self._call(what, action)
 
+    def graphql_read(
+        self, what: str, query: str, variables: Mapping[str, object]
+    ) -> dict[str, object]:
+        """Run a GraphQL query: its `data`. GraphQL errors (a repository the token cannot
+        see) raise like REST ones; rate limits are waited out like every call."""
+        from github import GithubException
+
+        def action() -> dict[str, object]:
+            try:
+                _headers, data = self._github.requester.graphql_query(query, dict(variables))
+            except GithubException as error:
+                kinds = {str(e.get("type", "")) for e in graphql_errors(error.data)}
+                if kinds & GRAPHQL_RATE_LIMITED:
+                    raise GithubException(429, error.data, error.headers) from None
+                raise
+            found = data.get("data") if isinstance(data, dict) else None
+            return dict(found) if isinstance(found, dict) else {}
+
+        return self._call(what, action)
+
+    def get_json(self, what: str, path: str) -> dict[str, object]:
+        """GET the repository's `path` (e.g. `/git/blobs/{sha}`): the answer's JSON."""
+
+        def action() -> dict[str, object]:
+            _headers, data = self._repo._requester.requestJsonAndCheck(
+                "GET", f"{self._repo.url}{path}"
+            )
+            return dict(data)
+
+        return self._call(what, action)
+
     # -- repository -------------------------------------------------------------------------
     @property
     def web_root(self) -> str:
