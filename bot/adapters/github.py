@@ -606,10 +606,14 @@ class Forge:
         """Ask users and teams for review; the refused ones, one line each.
 
         GitHub refuses a whole request (422) when one reviewer is not a collaborator, which
-        would drop the valid ones with it: users and teams go in separate requests, and a
-        refused request is split into one request per reviewer to name the refused ones."""
+        would drop the valid ones with it: users and teams are asked in one request, and a
+        refused one is asked again with users and teams apart, then one request per reviewer
+        to name the refused ones."""
+        users, teams = list(users), list(teams)
+        if users and teams and self._review_request(number, "user and team", users, teams) is None:
+            return []
         refused: list[str] = []
-        for kind, names in (("user", list(users)), ("team", list(teams))):
+        for kind, names in (("user", users), ("team", teams)):
             if not names:
                 continue
             why = self._review_request(number, kind, names)
@@ -624,8 +628,11 @@ class Forge:
                     refused.append(f"{kind} {name}: {alone}")
         return refused
 
-    def _review_request(self, number: int, kind: str, names: list[str]) -> str | None:
-        """None when GitHub took the request, else its 422 reason."""
+    def _review_request(
+        self, number: int, kind: str, names: list[str], teams: list[str] | None = None
+    ) -> str | None:
+        """None when GitHub took the request, else its 422 reason. `kind` user: `names` are
+        users; team: teams; else users, with `teams` in the same request."""
         from github import GithubException
 
         def action() -> str | None:
@@ -633,8 +640,10 @@ class Forge:
             try:
                 if kind == "user":
                     pull.create_review_request(reviewers=names)
-                else:
+                elif kind == "team":
                     pull.create_review_request(team_reviewers=names)
+                else:
+                    pull.create_review_request(reviewers=names, team_reviewers=teams or [])
             except GithubException as error:
                 if error.status == 422:
                     return _detail(error.data) or "422 Unprocessable Entity"

@@ -244,8 +244,8 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert "pull request: #1 " in first.stdout
     # API budget of a first promotion: read the repo (clone URL and default branch, one
     # request), look for an open PR and, with none open, for a closed one that rejected this
-    # version, open it, label it, request reviewers: users and teams apart, since GitHub
-    # drops every reviewer of a request when it refuses one team.
+    # version, open it, label it, request reviewers: users and teams in one request (apart
+    # only when GitHub refuses it, since it then drops every reviewer of the request).
     assert [
         c if "/statuses/" not in c else "POST /repos/acme/env/statuses/SHA" for c in env.calls()
     ] == [
@@ -256,10 +256,9 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
         "POST /repos/acme/env/statuses/SHA",  # model-bot/gate on the pushed head
         "POST /repos/acme/env/pulls",
         "POST /repos/acme/env/issues/1/labels",
-        "POST /repos/acme/env/pulls/1/requested_reviewers",
-        "POST /repos/acme/env/pulls/1/requested_reviewers",
+        "POST /repos/acme/env/pulls/1/requested_reviewers",  # users and teams at once
     ]
-    assert env.fake.request_count() == 7 + len(reads) + len(commit_writes)
+    assert env.fake.request_count() == 6 + len(reads) + len(commit_writes)
 
     pulls = env.fake.pulls("acme", "env")
     assert len(pulls) == 1
@@ -847,8 +846,7 @@ def test_missing_labels_are_added_by_the_next_run(env: Env) -> None:
     assert env.fake.issue_labels("acme", "env", 1) == ["model-promotion", "env:production"]
     assert env.writes() == [
         "POST /repos/acme/env/issues/1/labels",
-        "POST /repos/acme/env/pulls/1/requested_reviewers",
-        "POST /repos/acme/env/pulls/1/requested_reviewers",
+        "POST /repos/acme/env/pulls/1/requested_reviewers",  # users and teams at once
     ]
     assert env.fake.requested_reviewers("acme", "env", 1)["users"] == ["alice", "bob"]
 
