@@ -298,7 +298,7 @@ class EnvRepo:
         cls,
         url: str,
         *,
-        base: str,
+        base: str | None,
         workdir: Path,
         auth: GitAuth | None = None,
         repo_field: str = "--repo",
@@ -306,23 +306,40 @@ class EnvRepo:
         """The env repo for commands that only read (`history`, `status`): no working
         clone at all. Files at the base's head, its history and old folders are all read
         from the commits-only clone, object by object, so the cost is the commits and the
-        trees on the way to what is read, never every model's tree."""
+        trees on the way to what is read, never every model's tree. `base` None: the
+        remote's default branch (`git ls-remote --symref`, no forge request)."""
         source = _normalise_url(url, repo_field)
-        _check_branch_name(base, "--base")
+        if base is not None:
+            _check_branch_name(base, "--base")
         workdir.mkdir(parents=True, exist_ok=True)
         owned = Path(tempfile.mkdtemp(prefix="model-bot-env-", dir=workdir)).resolve()
         (owned / "repo").mkdir()  # the commands' working directory; no clone in it
-        repo = cls(owned / "repo", source, base, auth, owned=owned)
+        repo = cls(owned / "repo", source, base or "HEAD", auth, owned=owned)
         repo._state.reader = True
         try:
-            check = repo._run("ls-remote", "--exit-code", source, f"refs/heads/{base}", cwd=owned)
-            if check.status != 0:
-                raise repo._clone_error(check, repo_field)
+            if base is None:  # the remote's default branch (its HEAD), asked of git
+                repo._base = repo._default_branch(source, repo_field, owned)
+                repo._state.fetched = {repo._base}
+            else:
+                ref = f"refs/heads/{base}"
+                check = repo._run("ls-remote", "--exit-code", source, ref, cwd=owned)
+                if check.status != 0:
+                    raise repo._clone_error(check, repo_field)
             repo._history_dir()
             return repo
         except BaseException:
             shutil.rmtree(owned, ignore_errors=True)
             raise
+
+    def _default_branch(self, source: str, repo_field: str, cwd: Path) -> str:
+        found = self._run("ls-remote", "--symref", source, "HEAD", cwd=cwd)
+        if found.status != 0:
+            raise self._clone_error(found, repo_field)
+        for line in found.text.splitlines():
+            target, _, name = line.partition("\t")
+            if target.startswith("ref: refs/heads/") and name == "HEAD":
+                return _check_branch_name(target.removeprefix("ref: refs/heads/"), "--base")
+        raise InvalidInput.one(repo_field, "", f"{redact_url(source)} has no default branch")
 
     @property
     def base(self) -> str:
@@ -436,7 +453,8 @@ class EnvRepo:
     def remote_branch_sha(self, branch: str) -> str | None:
         """The remote branch's sha (one `ls-remote`, nothing fetched), or None if absent."""
         _check_branch_name(branch, "branch")
-        result = self._run("ls-remote", "--exit-code", "origin", f"refs/heads/{branch}")
+        # The URL, not `origin`: a reader (`EnvRepo.reader`) has no clone to name it.
+        result = self._run("ls-remote", "--exit-code", self.url, f"refs/heads/{branch}")
         if result.status == 2:
             return None
         if result.status != 0:

@@ -396,6 +396,37 @@ class Forge:
 
         return self._call(what, action)
 
+    def graphql_read(
+        self, what: str, query: str, variables: Mapping[str, object]
+    ) -> dict[str, object]:
+        """Run a GraphQL query: its `data`. GraphQL errors (a repository the token cannot
+        see) raise like REST ones; rate limits are waited out like every call."""
+        from github import GithubException
+
+        def action() -> dict[str, object]:
+            try:
+                _headers, data = self._github.requester.graphql_query(query, dict(variables))
+            except GithubException as error:
+                kinds = {str(e.get("type", "")) for e in graphql_errors(error.data)}
+                if kinds & GRAPHQL_RATE_LIMITED:
+                    raise GithubException(429, error.data, error.headers) from None
+                raise
+            found = data.get("data") if isinstance(data, dict) else None
+            return dict(found) if isinstance(found, dict) else {}
+
+        return self._call(what, action)
+
+    def get_json(self, what: str, path: str) -> dict[str, object]:
+        """GET the repository's `path` (e.g. `/git/blobs/{sha}`): the answer's JSON."""
+
+        def action() -> dict[str, object]:
+            _headers, data = self._repo._requester.requestJsonAndCheck(
+                "GET", f"{self._repo.url}{path}"
+            )
+            return dict(data)
+
+        return self._call(what, action)
+
     # -- repository -------------------------------------------------------------------------
     @property
     def web_root(self) -> str:
@@ -575,10 +606,14 @@ class Forge:
         """Ask users and teams for review; the refused ones, one line each.
 
         GitHub refuses a whole request (422) when one reviewer is not a collaborator, which
-        would drop the valid ones with it: users and teams go in separate requests, and a
-        refused request is split into one request per reviewer to name the refused ones."""
+        would drop the valid ones with it: users and teams are asked in one request, and a
+        refused one is asked again with users and teams apart, then one request per reviewer
+        to name the refused ones."""
+        users, teams = list(users), list(teams)
+        if users and teams and self._review_request(number, "user and team", users, teams) is None:
+            return []
         refused: list[str] = []
-        for kind, names in (("user", list(users)), ("team", list(teams))):
+        for kind, names in (("user", users), ("team", teams)):
             if not names:
                 continue
             why = self._review_request(number, kind, names)
@@ -593,8 +628,11 @@ class Forge:
                     refused.append(f"{kind} {name}: {alone}")
         return refused
 
-    def _review_request(self, number: int, kind: str, names: list[str]) -> str | None:
-        """None when GitHub took the request, else its 422 reason."""
+    def _review_request(
+        self, number: int, kind: str, names: list[str], teams: list[str] | None = None
+    ) -> str | None:
+        """None when GitHub took the request, else its 422 reason. `kind` user: `names` are
+        users; team: teams; else users, with `teams` in the same request."""
         from github import GithubException
 
         def action() -> str | None:
@@ -602,8 +640,10 @@ class Forge:
             try:
                 if kind == "user":
                     pull.create_review_request(reviewers=names)
-                else:
+                elif kind == "team":
                     pull.create_review_request(team_reviewers=names)
+                else:
+                    pull.create_review_request(reviewers=names, team_reviewers=teams or [])
             except GithubException as error:
                 if error.status == 422:
                     return _detail(error.data) or "422 Unprocessable Entity"

@@ -23,8 +23,10 @@ file as 100644. Trees + commits + `updateRefs` keep `git push --force-with-lease
 guarantees: a run whose read is stale is refused (`rejected-stale`) and converge reads again.
 Only `model-bot/` branches are ever moved; the base branch never.
 
-Reading stays on the clone (the files of the model, the branch's snapshot, `ls-remote`): only
-the writes go through the API, so the request count is small and fixed (3 for a change).
+What the commit is built on (the base commit, its root tree, the modes of the paths written)
+comes from `BaseReads`: the API reads of `bot.adapters.github_reads` when the run asked for
+API mode, else the working clone (`CloneBase`). The bot's branch is read with git
+(`ls-remote`; a rerun fetches it). The writes are 3 requests for a change.
 
 Limits (each refused before any write, exit 2, naming the fix `commit_mode: git`):
 a symbolic link or a submodule at a path the change writes (a tree entry's content would
@@ -39,14 +41,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from bot.adapters.git import BOT_BRANCH_PREFIX, EnvRepo, GitPublisher
 from bot.adapters.github import Forge
 from bot.core.commits import CommitRequest, PushResult
 from bot.core.errors import InvalidInput
 from bot.core.trailers import format_commit_message
-from bot.ports import BranchSnapshot
+from bot.ports import BranchSnapshot, Publisher
 
 ZERO_OID = "0" * 40
 #: Blobs GitHub's Git database accepts, as measured (a 40 MiB blob was refused with a 422,
@@ -97,14 +99,48 @@ def _check_bot_branch(request: CommitRequest) -> None:
         )
 
 
-class ApiPublisher:
-    """`Publisher` whose commits GitHub creates (and signs); reads through `repo`'s clone."""
+class BaseReads(Protocol):
+    """What a commit through the API is built on: the base's commit, its root tree, and the
+    modes of the paths the change writes."""
 
-    def __init__(self, forge: Forge, repo: EnvRepo) -> None:
-        self._forge = forge
+    def base_commit(self) -> str: ...
+    def root_tree(self) -> str: ...
+    def modes(self, paths: Sequence[str]) -> dict[str, str]: ...
+
+
+class CloneBase:
+    """`BaseReads` from a working clone's `origin/<base>`."""
+
+    def __init__(self, repo: EnvRepo) -> None:
         self._repo = repo
-        self._reads = GitPublisher(repo)
-        self._repository_id: str | None = None
+        self._ref = f"origin/{repo.base}"
+
+    def base_commit(self) -> str:
+        return self._repo.head_of(self._ref)
+
+    def root_tree(self) -> str:
+        return self._repo.tree_sha(self._ref)
+
+    def modes(self, paths: Sequence[str]) -> dict[str, str]:
+        return self._repo.modes(self._ref, paths)
+
+
+class ApiPublisher:
+    """`Publisher` whose commits GitHub creates (and signs) on `base`; the bot's branch is
+    read through `reads` (git: `ls-remote`, and a fetch of the branch when it exists)."""
+
+    def __init__(
+        self, forge: Forge, base: BaseReads, reads: Publisher, repository_id: str | None = None
+    ) -> None:
+        self._forge = forge
+        self._base = base
+        self._reads = reads
+        self._repository_id = repository_id  # else read from the repository (REST node_id)
+
+    @classmethod
+    def on_clone(cls, forge: Forge, repo: EnvRepo) -> ApiPublisher:
+        """Reads of the base and of the branch through a working clone."""
+        return cls(forge, CloneBase(repo), GitPublisher(repo))
 
     # -- reading: as git mode -----------------------------------------------------------
     def remote_head(self, branch: str) -> str | None:
@@ -119,11 +155,10 @@ class ApiPublisher:
     # -- writing: through the API ---------------------------------------------------------
     def publish(self, request: CommitRequest, expected_head: str | None) -> PushResult | None:
         _check_bot_branch(request)
-        base_ref = f"origin/{request.base}"
-        modes = self._repo.modes(base_ref, list(request.files))
+        modes = self._base.modes(list(request.files))
         check_api_limits(request, modes)
-        parent = self._repo.head_of(base_ref)
-        base_tree = self._repo.tree_sha(base_ref)
+        parent = self._base.base_commit()
+        base_tree = self._base.root_tree()
         tree = self._create_tree(base_tree, request.files, modes)
         if tree == base_tree:
             return None
@@ -187,4 +222,12 @@ class ApiPublisher:
         return PushResult("rejected-other", branch, None, refused)
 
 
-__all__ = ["API_BLOB_LIMIT", "CO_AUTHOR", "ApiPublisher", "api_commit_message", "check_api_limits"]
+__all__ = [
+    "API_BLOB_LIMIT",
+    "CO_AUTHOR",
+    "ApiPublisher",
+    "BaseReads",
+    "CloneBase",
+    "api_commit_message",
+    "check_api_limits",
+]

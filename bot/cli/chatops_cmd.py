@@ -119,7 +119,7 @@ def chatops(
         return github_forge(target.repo, token, target.api_url)
 
     def run_rollback(request: RollbackOptions, policy: Policy | None) -> RollbackResult:
-        opener = session_opener(target, base=request.base, token=token)
+        opener = session_opener(target, base=request.base, token=token, api_reads=False)
         return rollback(request, opener, policy=policy)
 
     outcome = handle_event(

@@ -82,7 +82,7 @@ class ModePublisher:
 
                 if not isinstance(self._forge, GitHubForge):
                     raise InvalidInput.one("--commit-mode", "", "api needs GitHub as the forge")
-                self._writer = ApiPublisher(self._forge, self._repo)
+                self._writer = ApiPublisher.on_clone(self._forge, self._repo)
             else:
                 self._writer = self._reads
         return self._writer

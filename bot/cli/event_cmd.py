@@ -88,7 +88,7 @@ def event(
     result = handle_event(
         notice,
         EventOptions(base=base, dry_run=dry_run),
-        session_opener(target, base=base, token=token),
+        session_opener(target, base=base, token=token, api_reads=False),
         run_rollback=lambda session, request, policy, deployment: rollback_in_session(
             session, request, policy=policy, deployment=deployment
         ),

@@ -87,7 +87,7 @@ def rollback(
         dry_run=dry_run,
         auto_merge=auto_merge,
     )
-    opener = session_opener(target, base=base, token=github_token())
+    opener = session_opener(target, base=base, token=github_token(), api_reads=False)
     result = run_rollback(options, opener, policy=policy)
 
     echo_proposal(

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from . import _git as git
 from . import _gitdata as gitdata
+from . import _treereads as treereads
 from ._actions import ActionsApi
 from ._model import (
     DOCS,
@@ -2654,6 +2655,9 @@ class Backend:
         git_mutation = gitdata.graphql_mutation(self, req, query, body)
         if git_mutation is not None:
             return git_mutation
+        tree_read = treereads.graphql_query(self, req, query, body)
+        if tree_read is not None:
+            return tree_read
         found = re.search(
             r"\b(enablePullRequestAutoMerge|disablePullRequestAutoMerge)\s*\(\s*input\s*:\s*\$(\w+)\s*\)",
             query,

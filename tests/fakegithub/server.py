@@ -76,12 +76,22 @@ SECONDARY_RATE_LIMIT_DOC = (
 )
 
 
+def _is_mutation(body: bytes) -> bool:
+    try:
+        query = json.loads(body or b"{}").get("query")
+    except (ValueError, AttributeError):
+        return True
+    return not isinstance(query, str) or query.lstrip().startswith("mutation")
+
+
 class RecordedRequest(NamedTuple):
     """One request as received: method, path (``/api/v3`` prefix removed) and query parameters."""
 
     method: str
     path: str
     query: dict[str, str]
+    # A GraphQL query (not a mutation): a read, though POSTed (`write_requests` leaves it out).
+    graphql_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -713,6 +723,11 @@ class FakeGitHub:
             requests = list(self._requests)
         return endpoint_counts(self._backend, requests)
 
+    def write_requests(self) -> list[RecordedRequest]:
+        """The requests so far that may write: every one but GETs and GraphQL queries."""
+        with self._meta_lock:
+            return [r for r in self._requests if r.method != "GET" and not r.graphql_read]
+
     def reset_requests(self) -> None:
         with self._meta_lock:
             self._requests.clear()
@@ -986,6 +1001,9 @@ class FakeGitHub:
             path = split.path
             if path == "/git" or path.startswith("/git/"):
                 return self._dispatch_git(method, path, split.query, headers, body)
+            # GitHub's own clone URL, https://HOST/OWNER/NAME.git (the web root plus `.git`).
+            if re.fullmatch(r"/[^/]+/[^/]+\.git(/.*)?", path) and not path.startswith("/api/"):
+                return self._dispatch_git(method, f"/git{path}", split.query, headers, body)
             return self._dispatch_api(method, path, split.query, headers, body)
         except Exception:
             trace = traceback.format_exc()
@@ -1006,8 +1024,9 @@ class FakeGitHub:
             prefix = "/api"
         rel = path[len(prefix) :] or "/"
         query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+        graphql_read = rel == "/graphql" and not _is_mutation(body)
         with self._meta_lock:
-            self._requests.append(RecordedRequest(method, rel, query))
+            self._requests.append(RecordedRequest(method, rel, query, graphql_read))
         if self.latency > 0:
             time.sleep(self.latency)
 

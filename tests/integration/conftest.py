@@ -22,6 +22,14 @@ def api_writes(mode: str, repo: str = "acme/env") -> list[str]:
     return [f"POST /repos/{repo}/git/trees", f"POST /repos/{repo}/git/commits", "POST /graphql"]
 
 
+def repo_reads(mode: str, repo: str = "acme/env") -> list[str]:
+    """The requests a run's first reads cost in `mode`: git mode reads the repository (its
+    clone URL and default branch) and clones; API mode asks git for the default branch and
+    reads the config and the model's folder in one GraphQL query
+    (`bot.adapters.github_reads`)."""
+    return ["POST /graphql"] if mode == "api" else [f"GET /repos/{repo}"]
+
+
 def _bot_branch_tips(fake: FakeGitHub) -> list[tuple[object, str, str]]:
     tips = []
     for bare in sorted((fake.root / "repos").glob("*/*.git")):

@@ -66,7 +66,7 @@ def _request(files: dict[str, bytes | None], branch: str = BRANCH) -> CommitRequ
 
 
 def _writes(fake: FakeGitHub) -> list[str]:
-    return [f"{r.method} {r.path}" for r in fake.requests if r.method != "GET"]
+    return [f"{r.method} {r.path}" for r in fake.write_requests()]
 
 
 def _special_entry(bare: Path, path: str, mode: str, content: bytes) -> str:
@@ -291,8 +291,8 @@ def test_a_secondary_rate_limit_over_the_wait_budget_is_one_line_and_writes_no_b
 ) -> None:
     monkeypatch.setenv("MODEL_BOT_MAX_RATE_LIMIT_WAIT", "0")
     github_env_repo(github)
+    session = _session(github, tmp_path)  # its reads (GraphQL too) are done here
     github.secondary_rate_limit(times=5, retry_after=30, method="POST", path_regex=r"/graphql$")
-    session = _session(github, tmp_path)
     try:
         with pytest.raises(ExternalError) as failed:
             session.publisher.publish(_request({f"{FOLDER}/values.yaml": b"v: 1\n"}), None)
@@ -349,12 +349,13 @@ def test_a_lost_answer_to_the_ref_move_is_still_the_runs_own_update(
     """GitHub moved the branch but the answer was lost: the retry's compare-and-swap fails
     (the branch is no longer at the expected head), yet the branch is at this run's commit."""
     github_env_repo(github)
+    session = _session(github, tmp_path)  # its reads (one GraphQL query) are done here
+    reads = github.request_count("POST", "/graphql")
     github.drop_response(times=1, method="POST", path_regex=r"/graphql$")
-    session = _session(github, tmp_path)
     try:
         pushed = session.publisher.publish(_request({f"{FOLDER}/values.yaml": b"v: 1\n"}), None)
     finally:
         session.close()
     assert pushed is not None and pushed.status == "ok"
     assert github.branch_sha("acme", "env", BRANCH) == pushed.sha
-    assert github.request_count("POST", "/graphql") == 2
+    assert github.request_count("POST", "/graphql") == reads + 2  # updateRefs, sent twice

@@ -22,7 +22,7 @@ from bot.core.trailers import parse_trailers
 from tests.cli.test_gate import Result, assert_usage_error, run
 from tests.fakegithub import FakeGitHub
 from tests.gitrepos import example_env_repo, git
-from tests.integration.conftest import api_writes
+from tests.integration.conftest import api_writes, repo_reads
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("commit_mode")]
 
@@ -142,7 +142,7 @@ class Env:
         return [ref for ref in self.refs() if ref.startswith("refs/heads/model-bot/")]
 
     def writes(self) -> list[str]:
-        return [f"{r.method} {r.path}" for r in self.fake.requests if r.method != "GET"]
+        return [f"{r.method} {r.path}" for r in self.fake.write_requests()]
 
     def calls(self) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.fake.requests]
@@ -221,6 +221,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     env: Env, registry: Registry, commit_mode: str
 ) -> None:
     commit_writes = api_writes(commit_mode)
+    reads = repo_reads(commit_mode)
     model = registry.model
     branch = f"model-bot/promote/production/{model}"
     folder = f"environments/production/{model}"
@@ -243,22 +244,21 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert "pull request: #1 " in first.stdout
     # API budget of a first promotion: read the repo (clone URL and default branch, one
     # request), look for an open PR and, with none open, for a closed one that rejected this
-    # version, open it, label it, request reviewers: users and teams apart, since GitHub
-    # drops every reviewer of a request when it refuses one team.
+    # version, open it, label it, request reviewers: users and teams in one request (apart
+    # only when GitHub refuses it, since it then drops every reviewer of the request).
     assert [
         c if "/statuses/" not in c else "POST /repos/acme/env/statuses/SHA" for c in env.calls()
     ] == [
-        "GET /repos/acme/env",
+        *reads,  # git mode: the repository; API mode: the config and the model's folder
         "GET /repos/acme/env/pulls",
         "GET /repos/acme/env/pulls",
         *commit_writes,  # API mode: the tree, the commit, the compare-and-swap of the ref
         "POST /repos/acme/env/statuses/SHA",  # model-bot/gate on the pushed head
         "POST /repos/acme/env/pulls",
         "POST /repos/acme/env/issues/1/labels",
-        "POST /repos/acme/env/pulls/1/requested_reviewers",
-        "POST /repos/acme/env/pulls/1/requested_reviewers",
+        "POST /repos/acme/env/pulls/1/requested_reviewers",  # users and teams at once
     ]
-    assert env.fake.request_count() == 8 + len(commit_writes)
+    assert env.fake.request_count() == 6 + len(reads) + len(commit_writes)
 
     pulls = env.fake.pulls("acme", "env")
     assert len(pulls) == 1
@@ -343,7 +343,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     # enough: no per-PR completion), and read the one open PR that holds the change: only a
     # single-PR read carries `mergeable` (a conflicted PR is rebuilt on the current base).
     assert env.calls() == [
-        "GET /repos/acme/env",
+        *reads,
         "GET /repos/acme/env/pulls",
         "GET /repos/acme/env/pulls/1",
     ]
@@ -359,7 +359,7 @@ def test_promote_from_mlflow_opens_one_pr_then_converges_and_supersedes(
     assert [
         c if "/statuses/" not in c else "POST /repos/acme/env/statuses/SHA" for c in env.calls()
     ] == [
-        "GET /repos/acme/env",
+        *reads,
         "GET /repos/acme/env/pulls",
         *commit_writes,
         "POST /repos/acme/env/statuses/SHA",  # model-bot/gate on the new head
@@ -779,7 +779,7 @@ def test_dry_run_prints_the_change_and_writes_nothing(env: Env) -> None:
     assert "<!-- model-bot: " in result.stdout
     assert env.refs() == before
     assert env.writes() == []
-    assert {r.method for r in env.fake.requests} == {"GET"}
+    assert {r.method for r in env.fake.requests if not r.graphql_read} == {"GET"}  # reads only
     assert not any("receive-pack" in r.path + str(r.query) for r in env.fake.git_requests)
 
 
@@ -849,8 +849,7 @@ def test_missing_labels_are_added_by_the_next_run(env: Env) -> None:
     assert env.fake.issue_labels("acme", "env", 1) == ["model-promotion", "env:production"]
     assert env.writes() == [
         "POST /repos/acme/env/issues/1/labels",
-        "POST /repos/acme/env/pulls/1/requested_reviewers",
-        "POST /repos/acme/env/pulls/1/requested_reviewers",
+        "POST /repos/acme/env/pulls/1/requested_reviewers",  # users and teams at once
     ]
     assert env.fake.requested_reviewers("acme", "env", 1)["users"] == ["alice", "bob"]
 
@@ -878,6 +877,8 @@ def _bad_token(env: Env) -> dict[str, Any]:
 
 def _forbidden(env: Env) -> dict[str, Any]:
     env.fake.inject(status=403, times=10, method="GET", path_regex=r"^/repos/acme/env$")
+    # API mode's first read of the repository is its GraphQL query.
+    env.fake.inject(status=403, times=10, method="POST", path_regex=r"^/graphql$")
     return {}
 
 
@@ -980,7 +981,9 @@ def test_one_version_in_two_environments_gives_two_reports_that_merge(env: Env) 
     assert env.fake.pull("acme", "env", production)["mergeable"] is True
 
 
-def test_a_conflicted_promotion_pr_is_rebuilt_on_the_current_base(env: Env) -> None:
+def test_a_conflicted_promotion_pr_is_rebuilt_on_the_current_base(
+    env: Env, commit_mode: str
+) -> None:
     """An explicit report path without the environment (an existing user's config): merging
     the staging PR conflicts the production PR. While GitHub has not computed mergeability
     (null) the rerun does not wait for it and changes nothing; once GitHub answers
@@ -1005,7 +1008,10 @@ def test_a_conflicted_promotion_pr_is_rebuilt_on_the_current_base(env: Env) -> N
     assert env.refs()[f"refs/heads/{branch}"] == stale_tip
     # The one extra read: the open PR's mergeability (lists do not carry it).
     assert env.calls() == [
-        "GET /repos/acme/env",
+        *repo_reads(commit_mode),
+        # API mode: this config's report folder is not the default one the first query
+        # read with the config: one more query reads it.
+        *(["POST /graphql"] if commit_mode == "api" else []),
         "GET /repos/acme/env/pulls",
         f"GET /repos/acme/env/pulls/{production}",
     ]

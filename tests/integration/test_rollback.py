@@ -63,7 +63,7 @@ def rollback_pulls(fake: FakeGitHub) -> list[dict[str, Any]]:
 
 
 def writes(fake: FakeGitHub) -> int:
-    return sum(fake.request_count(m) for m in ("POST", "PATCH", "PUT", "DELETE"))
+    return len(fake.write_requests())
 
 
 def assert_ok(result: CliResult, outcome: str) -> None:
