@@ -10,17 +10,16 @@ failed (no `dispatched_at`) dispatches again on the next breach.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
 
+from bot.core.marker import hidden_json, read_hidden_json
 from bot.core.monitor import MonitorVerdict
 from bot.core.monitoring import Retrain
 
 DRIFT_MARKER_PREFIX = "<!-- model-bot-drift:"
-_ESCAPED = {"<": "\\u003c", ">": "\\u003e", "`": "\\u0060"}  # as in bot.core.marker
 
 Step = Literal["none", "open-and-dispatch", "dispatch-and-comment", "comment"]
 
@@ -43,24 +42,18 @@ class DriftMarker:
             if self.dispatched_at is None
             else self.dispatched_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        text = json.dumps(data, sort_keys=True)
-        for char, escaped in _ESCAPED.items():
-            text = text.replace(char, escaped)
-        return f"{DRIFT_MARKER_PREFIX} {text} -->"
+        return hidden_json(DRIFT_MARKER_PREFIX, data)
 
 
 def read_drift_marker(body: str) -> DriftMarker | None:
     """The last drift marker in `body`; None when there is none or it does not parse."""
-    start = body.rfind(DRIFT_MARKER_PREFIX)
-    end = body.find("-->", start) if start >= 0 else -1
-    if end < 0:
+    data = read_hidden_json(body, DRIFT_MARKER_PREFIX)
+    if data is None:
         return None
     try:
-        data = json.loads(body[start + len(DRIFT_MARKER_PREFIX) : end])
-        if not isinstance(data, dict):
-            return None
         fields = [data["model"], data["environment"], data["version"]]
-        if not all(isinstance(f, str) and f for f in fields):
+        named = [f for f in fields if isinstance(f, str) and f]
+        if len(named) != len(fields):
             return None
         when = data.get("dispatched_at")
         dispatched = None
@@ -68,7 +61,7 @@ def read_drift_marker(body: str) -> DriftMarker | None:
             if not isinstance(when, str):
                 return None
             dispatched = datetime.strptime(when, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        return DriftMarker(fields[0], fields[1], fields[2], dispatched)
+        return DriftMarker(named[0], named[1], named[2], dispatched)
     except (ValueError, KeyError, TypeError):
         return None
 

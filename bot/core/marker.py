@@ -37,27 +37,42 @@ class ProposalMeta:
         }
         if self.trailers:
             data["trailers"] = dict(self.trailers)
-        # Names were validated (DNS labels, tag grammar); trailer values are untrusted text:
-        # with `<` and `>` escaped nothing inside can close the comment, and with backticks
-        # escaped no raw code span of someone's text sits in the body, even unrendered.
-        text = json.dumps(data, sort_keys=True)
-        for char, escaped in _ESCAPED.items():
-            text = text.replace(char, escaped)
-        return f"{MARKER_PREFIX} {text} -->"
+        return hidden_json(MARKER_PREFIX, data)
 
 
-def read_marker(body: str) -> ProposalMeta | None:
-    """The last marker in `body`, or None when there is none or it does not parse."""
-    start = body.rfind(MARKER_PREFIX)
+def hidden_json(prefix: str, data: Mapping[str, object]) -> str:
+    """`data` as an HTML comment `<prefix> {json} -->` that a body carries unseen. Names were
+    validated (DNS labels, tag grammar); other values are untrusted text: with `<` and `>`
+    escaped nothing inside can close the comment, and with backticks escaped no raw code span
+    of someone's text sits in the body, even unrendered."""
+    text = json.dumps(data, sort_keys=True)
+    for char, escaped in _ESCAPED.items():
+        text = text.replace(char, escaped)
+    return f"{prefix} {text} -->"
+
+
+def read_hidden_json(body: str, prefix: str) -> dict[str, object] | None:
+    """The object of the last `hidden_json(prefix, ...)` comment in `body`; None when there is
+    none or it is not a JSON object."""
+    start = body.rfind(prefix)
     if start < 0:
         return None
     end = body.find("-->", start)
     if end < 0:
         return None
     try:
-        data = json.loads(body[start + len(MARKER_PREFIX) : end])
-        if not isinstance(data, dict):
-            return None
+        data = json.loads(body[start + len(prefix) : end])
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_marker(body: str) -> ProposalMeta | None:
+    """The last marker in `body`, or None when there is none or it does not parse."""
+    data = read_hidden_json(body, MARKER_PREFIX)
+    if data is None:
+        return None
+    try:
         trailers = data.get("trailers")
         if trailers is not None and not (
             isinstance(trailers, dict)
@@ -78,4 +93,4 @@ def read_marker(body: str) -> ProposalMeta | None:
         return None
 
 
-__all__ = ["MARKER_PREFIX", "ProposalMeta", "read_marker"]
+__all__ = ["MARKER_PREFIX", "ProposalMeta", "hidden_json", "read_hidden_json", "read_marker"]
