@@ -12,6 +12,7 @@ from bot.cli.common import (
     github_options,
     github_token,
     parse_moment,
+    summary_file_option,
     write_outputs,
 )
 from bot.core.errors import EXIT_INCONCLUSIVE, EXIT_NO
@@ -53,11 +54,7 @@ __all__ = ["PROMETHEUS_CREDENTIALS", "analyze"]
     default="text",
     show_default=True,
 )
-@click.option(
-    "--summary-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append the evidence here (e.g. $GITHUB_STEP_SUMMARY).",
-)
+@summary_file_option("the evidence")
 @click.pass_context
 def analyze(
     ctx: click.Context,

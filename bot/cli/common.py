@@ -66,6 +66,15 @@ github_api_url_option = click.option(
 )
 
 
+def summary_file_option(what: str) -> Callable[[F], F]:
+    """`--summary-file`: markdown appended for people, e.g. $GITHUB_STEP_SUMMARY."""
+    return click.option(
+        "--summary-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Append {what} here (e.g. $GITHUB_STEP_SUMMARY).",
+    )
+
+
 def github_options(command: F) -> F:
     options = [
         click.option(

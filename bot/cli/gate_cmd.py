@@ -11,7 +11,12 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import evidence_options, load_policy_and_evidence, workspace_path
+from bot.cli.common import (
+    evidence_options,
+    load_policy_and_evidence,
+    summary_file_option,
+    workspace_path,
+)
 from bot.core.errors import EXIT_NO
 
 FORMATS = ("text", "json", "markdown")
@@ -37,11 +42,7 @@ FORMATS = ("text", "json", "markdown")
     show_default=True,
     help="How to print the decision.",
 )
-@click.option(
-    "--summary-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append the markdown report here (e.g. $GITHUB_STEP_SUMMARY).",
-)
+@summary_file_option("the markdown report")
 @click.pass_context
 def gate(
     ctx: click.Context,

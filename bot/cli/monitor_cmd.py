@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from bot.cli.common import append_summary, github_options, github_token, parse_moment, write_outputs
+from bot.cli.common import (
+    append_summary,
+    github_options,
+    github_token,
+    parse_moment,
+    summary_file_option,
+    write_outputs,
+)
 from bot.cli.prometheus_opts import prometheus_options
 from bot.core.errors import EXIT_INCONCLUSIVE, EXIT_NO
 
@@ -45,11 +52,7 @@ TRAINING_TOKEN_ENV = "MODEL_BOT_TRAINING_TOKEN"  # noqa: S105 - a variable's nam
     default="text",
     show_default=True,
 )
-@click.option(
-    "--summary-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append the evidence here (e.g. $GITHUB_STEP_SUMMARY).",
-)
+@summary_file_option("the evidence")
 @click.pass_context
 def monitor(
     ctx: click.Context,

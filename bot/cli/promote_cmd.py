@@ -15,6 +15,7 @@ from bot.cli.common import (
     github_options,
     github_token,
     load_policy_and_evidence,
+    summary_file_option,
     workspace_path,
     write_outputs,
 )
@@ -70,11 +71,7 @@ if TYPE_CHECKING:
     help="Promote a version that did not soak in the environment this one requires "
     "(`requires` in .model-bot.yaml); recorded in the Ladder-Skipped trailer and the PR body.",
 )
-@click.option(
-    "--summary-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append the report here (e.g. $GITHUB_STEP_SUMMARY).",
-)
+@summary_file_option("the report")
 @click.pass_context
 def promote(
     ctx: click.Context,

@@ -12,6 +12,7 @@ from bot.cli.common import (
     echo_proposal,
     github_options,
     github_token,
+    summary_file_option,
     write_outputs,
 )
 from bot.core.errors import EXIT_NO
@@ -39,11 +40,7 @@ from bot.core.errors import EXIT_NO
     type=click.Path(dir_okay=False, path_type=Path),
     help="Promotion policy; `on_regression: rollback_and_merge` implies --auto-merge.",
 )
-@click.option(
-    "--summary-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Append the pull request body here (e.g. $GITHUB_STEP_SUMMARY).",
-)
+@summary_file_option("the pull request body")
 def rollback(
     model: str,
     environment: str,
