@@ -57,6 +57,18 @@ environments:
   staging: {{}}
 """
 
+# The ladder: staging soaks an hour, then `advance` proposes production, which requires it.
+LADDER = """\
+apiVersion: model-bot/v1
+kind: BotConfig
+environments:
+  staging:
+    next: [production]
+    soak: {duration: 1h}
+  production:
+    requires: staging
+"""
+
 NEIGHBOUR_FILES = {
     f"environments/{ENVIRONMENT}/{NEIGHBOUR}/values.yaml": (
         "# written by a person\nimage:\n  repository: ghcr.io/acme/neighbour\n"

@@ -17,6 +17,7 @@ import pytest
 
 from tests.envfixtures import (
     DEFAULT_POLICY_PATH,
+    LADDER,
     REPO,
     CliResult,
     bare_path,
@@ -33,17 +34,6 @@ from tests.realparts.openmetrics import Scenario, Traffic, aligned_now
 from tests.realparts.prometheus import PrometheusServer
 
 OWNER, NAME = REPO.split("/")
-LADDER = """\
-apiVersion: model-bot/v1
-kind: BotConfig
-environments:
-  staging:
-    next: [production]
-    soak: {duration: 1h}
-  production:
-    requires: staging
-"""
-STAGING_BRANCH = "model-bot/promote/staging/fraud-detector"
 PRODUCTION_BRANCH = "model-bot/promote/production/fraud-detector"
 VALUES = "environments/{env}/fraud-detector/values.yaml"
 WRITES = ("POST", "PATCH", "PUT", "DELETE")

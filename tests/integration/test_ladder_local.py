@@ -16,6 +16,7 @@ import pytest
 
 from tests.envfixtures import (
     DEFAULT_POLICY_PATH,
+    LADDER,
     CliResult,
     bare_git,
     local_env_repo,
@@ -27,16 +28,6 @@ from tests.realparts.openmetrics import Scenario, Traffic, aligned_now
 from tests.realparts.prometheus import PrometheusServer
 
 HOUR = 3600
-LADDER = """\
-apiVersion: model-bot/v1
-kind: BotConfig
-environments:
-  staging:
-    next: [production]
-    soak: {duration: 1h}
-  production:
-    requires: staging
-"""
 FROZEN = LADDER + "    frozen: {reason: quarter-end change freeze}\n"
 
 
