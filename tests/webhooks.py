@@ -144,3 +144,23 @@ __all__ = [
     "load",
     "rewrite",
 ]
+
+
+def pull_request_closed_event(github: Any, repo: str, tmp_path: Path, number: int) -> Path:
+    """The `pull_request` `closed` event GitHub sends for PR `number` of `repo` (OWNER/NAME),
+    built from the fake GitHub's own JSON of the PR
+    (https://docs.github.com/en/webhooks/webhook-events-and-payloads#pull_request)."""
+    owner, name = repo.split("/")
+    pull = next(p for p in github.pulls(owner, name) if p["number"] == number)
+    path = tmp_path / f"closed-{number}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "action": "closed",
+                "number": number,
+                "pull_request": pull,
+                "repository": {"full_name": repo},
+            }
+        )
+    )
+    return path

@@ -32,6 +32,7 @@ from tests.envfixtures import (
     run_cli,
 )
 from tests.fakegithub import FakeGitHub
+from tests.webhooks import pull_request_closed_event
 
 OWNER, NAME = REPO.split("/")
 MODEL = "fraud-detector"
@@ -174,21 +175,7 @@ def test_a_hostile_payload_is_refused_with_one_line(github: FakeGitHub, tmp_path
 
 
 def closed_event(github: FakeGitHub, tmp_path: Path, number: int) -> Path:
-    """The `pull_request` `closed` event GitHub sends for PR `number`, built from the fake's
-    own JSON of the PR (https://docs.github.com/en/webhooks/webhook-events-and-payloads#pull_request)."""
-    pull = next(p for p in github.pulls(OWNER, NAME) if p["number"] == number)
-    path = tmp_path / f"closed-{number}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "action": "closed",
-                "number": number,
-                "pull_request": pull,
-                "repository": {"full_name": REPO},
-            }
-        )
-    )
-    return path
+    return pull_request_closed_event(github, REPO, tmp_path, number)
 
 
 def test_merged_promotions_and_rollbacks_move_the_champion(

@@ -39,6 +39,7 @@ from tests.envfixtures import (
 from tests.fakegithub import FakeGitHub
 from tests.realparts.driftmetrics import SCENARIOS, generate
 from tests.realparts.prometheus import PrometheusServer
+from tests.webhooks import pull_request_closed_event
 
 OWNER, NAME = REPO.split("/")
 TRAINING = "acme/training"
@@ -139,21 +140,7 @@ def drift_issues(github: FakeGitHub) -> list[dict[str, Any]]:
 
 
 def closed_event(github: FakeGitHub, tmp_path: Path, number: int) -> Path:
-    """The `pull_request` `closed` event GitHub sends for PR `number`, from the fake's own
-    JSON of the PR (https://docs.github.com/en/webhooks/webhook-events-and-payloads#pull_request)."""
-    pull = next(p for p in github.pulls(OWNER, NAME) if p["number"] == number)
-    path = tmp_path / f"closed-{number}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "action": "closed",
-                "number": number,
-                "pull_request": pull,
-                "repository": {"full_name": REPO},
-            }
-        )
-    )
-    return path
+    return pull_request_closed_event(github, REPO, tmp_path, number)
 
 
 def free_url() -> str:
