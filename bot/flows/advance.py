@@ -11,7 +11,7 @@ hands in, which applies the next environment's windows, freeze, holds and conver
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -100,28 +100,21 @@ def advance(
         config = read_config(session.workspace)
         targets = _targets(config, options.from_environment)
         landed = landed_commits(session)
-        models = (
-            [options.model]
+        # Listing the environment's models reads their folders: keep them for the versions.
+        folders = (
+            {}
             if options.model is not None
-            else sorted(model_folders(session, config, options.from_environment))
+            else model_folders(session, config, options.from_environment)
         )
+        models = [options.model] if options.model is not None else sorted(folders)
         now = options.now or datetime.now(timezone.utc)
         lines: list[AdvanceLine] = []
         for model in models:
+            soaked = _Soaked(
+                session, config, landed, model, options.from_environment, now, folders.get(model)
+            )
             for target in targets:
-                lines.append(
-                    _advance_one(
-                        session,
-                        config,
-                        landed,
-                        model,
-                        options,
-                        target,
-                        now,
-                        judge_soak,
-                        run_promote,
-                    )
-                )
+                lines.append(_advance_one(soaked, options, target, judge_soak, run_promote))
         return lines
     finally:
         session.close()
@@ -139,45 +132,83 @@ def _targets(config: BotConfig, environment: str) -> Sequence[str]:
     return targets
 
 
+class _Soaked:
+    """One model's version in force in the source environment and its soak, read once for
+    every target; the soak's judgement (Prometheus) and its evidence also once, when the
+    first target that needs them asks."""
+
+    def __init__(
+        self,
+        session: EnvSession,
+        config: BotConfig,
+        landed: Sequence[LandedCommit],
+        model: str,
+        source: str,
+        now: datetime,
+        files: Mapping[str, bytes] | None,
+    ) -> None:
+        self.session, self.config, self.landed = session, config, landed
+        self.model, self.source, self.now = model, source, now
+        self.deployment = deployment_at_head(
+            session, model, source, landed, config, files=files, checked=files is not None
+        )
+        self.ledger = read_ledger(
+            session, model, source, deployment=self.deployment, landed=landed
+        ).ledger
+        self.soak = config.environment(source).soak
+        duration = timedelta(seconds=duration_seconds(self.soak.duration))
+        self.state = soak_state(self.ledger, duration, now)
+        self._judged: tuple[str | None, str] | None = None
+
+    def judged(self, judge_soak: JudgeSoak) -> tuple[str | None, str]:
+        """(why the soak does not let the version on, or None; the PR body's soak section)."""
+        if self._judged is None:
+            self._judged = self._judge(judge_soak)
+        return self._judged
+
+    def _judge(self, judge_soak: JudgeSoak) -> tuple[str | None, str]:
+        version = self.state.version
+        assert version is not None
+        if self.soak.rollout_completed:
+            refusal = _rollout_not_completed(self.session, self.ledger, self.source)
+            if refusal is not None:
+                return refusal, ""
+        soak_markdown = ""
+        if self.soak.analysis:
+            deployment = self.deployment
+            files = folder_files(
+                self.session.workspace, deployment.folder, deployment.paths, "HEAD"
+            )
+            verdict = judge_soak(self.config, self.model, self.source, version, files, self.now)
+            if verdict.phase != "pass":
+                return f"the soak analysis in {self.source}: {verdict.summary}", ""
+            soak_markdown = verdict.evidence_markdown
+        earlier = _earlier_pull(self.session, self.ledger, self.landed)
+        return None, _context(self.model, self.source, self.state, earlier, soak_markdown)
+
+
 def _advance_one(
-    session: EnvSession,
-    config: BotConfig,
-    landed: Sequence[LandedCommit],
-    model: str,
+    soaked: _Soaked,
     options: AdvanceOptions,
     target: str,
-    now: datetime,
     judge_soak: JudgeSoak,
     run_promote: RunPromote,
 ) -> AdvanceLine:
-    source = options.from_environment
-    deployment = deployment_at_head(session, model, source, landed, config)
-    ledger = read_ledger(session, model, source, deployment=deployment, landed=landed).ledger
-    soak = config.environment(source).soak
-    state = soak_state(ledger, timedelta(seconds=duration_seconds(soak.duration)), now)
+    state, model, source = soaked.state, soaked.model, soaked.source
 
     def line(outcome: Outcome, reason: str, pull: PullRequestInfo | None = None) -> AdvanceLine:
         return AdvanceLine(model, source, target, state.version, outcome, reason, pull)
 
     if state.version is None or not state.over:
         return line("blocked", state.reason)
-    target_ledger = read_ledger(session, model, target, landed=landed).ledger
+    target_ledger = read_ledger(soaked.session, model, target, landed=soaked.landed).ledger
     running = target_ledger.current
     if running is not None and running.version == state.version:
         return line("unchanged", f"{target} already runs {state.version}")
-    if soak.rollout_completed:
-        refusal = _rollout_not_completed(session, ledger, source)
-        if refusal is not None:
-            return line("blocked", refusal)
-    files = folder_files(session.workspace, deployment.folder, deployment.paths, "HEAD")
-    soak_markdown = ""
-    if soak.analysis:
-        verdict = judge_soak(config, model, source, state.version, files, now)
-        if verdict.phase != "pass":
-            return line("blocked", f"the soak analysis in {source}: {verdict.summary}")
-        soak_markdown = verdict.evidence_markdown
-    evidence = _committed_evidence(session, config, model, source, state.version)
-    context = _context(model, source, state, _earlier_pull(session, ledger, landed), soak_markdown)
+    refusal, context = soaked.judged(judge_soak)
+    if refusal is not None:
+        return line("blocked", refusal)
+    evidence = _committed_evidence(soaked.session, soaked.config, model, source, state.version)
     if options.dry_run:
         return line("unchanged", f"dry run: {target} would be proposed {state.version}")
     proposed = run_promote(evidence, target, context)

@@ -18,7 +18,7 @@ not registered in MLflow, an image tag that is no MLflow version) is skipped and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -133,7 +133,7 @@ def sync_registry(
                 )
             )
             continue
-        for model in sorted(model_folders(session, config, environment)):
+        for model, files in sorted(model_folders(session, config, environment).items()):
             _follow(
                 session,
                 registry,
@@ -145,6 +145,7 @@ def sync_registry(
                 landed,
                 dry_run,
                 emit,
+                files,
             )
     return lines
 
@@ -216,9 +217,13 @@ def _follow(
     landed: Sequence[LandedCommit],
     dry_run: bool,
     emit: LineSink,
+    files: Mapping[str, bytes] | None = None,
 ) -> None:
-    """The alias and tags of one model in one environment."""
-    deployment = deployment_at_head(session, model, environment, landed, config)
+    """The alias and tags of one model in one environment; `files`: its folder's files when
+    listing the environment's models read them already."""
+    deployment = deployment_at_head(
+        session, model, environment, landed, config, files=files, checked=files is not None
+    )
     # The entry in force names its pull request (a merge commit's claim does not: the forge
     # is asked); the holds' rollbacks need only their time and reason.
     ledger = read_ledger(

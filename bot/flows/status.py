@@ -79,7 +79,7 @@ def _status(
         window = analysis_window(policy, environment)
         for model, files in sorted(folders.items()):
             deployment = deployment_at_head(
-                session, model, environment, landed, config, files=files
+                session, model, environment, landed, config, files=files, checked=True
             )
             # The row names the pull request of the entry in force (a merge commit's or a
             # rebased commit's claim does not: the forge is asked); of the holds only the
