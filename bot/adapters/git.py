@@ -569,11 +569,7 @@ class EnvRepo:
         """
         subject, _, body = message.strip().partition("\n")
         text = format_commit_message(subject, body, trailers)
-        name, email = author
-        if not name.strip() or not email.strip() or _CONTROL.search(name + email):
-            raise ValueError(f"bad commit author {author!r}")
-        if any(c in name + email for c in "<>"):
-            raise ValueError(f"bad commit author {author!r}: no '<' or '>'")
+        identity = _identity(author)
         roots = [check_relative_path(p.rstrip("/")) for p in paths]
         known = self._existing(roots)
         if known:
@@ -587,12 +583,6 @@ class EnvRepo:
             raise ValueError(f"changes staged outside {roots}: {stray}")
         message_file = self.path / ".git" / "MODEL_BOT_COMMIT_MSG"
         message_file.write_text(text, encoding="utf-8")
-        identity = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-        }
         self._run_ok(
             "commit",
             "--quiet",
@@ -645,13 +635,7 @@ class EnvRepo:
         moved meanwhile refuses it and the merge is made again on the new base (`attempts`
         times at most). A conflict with the base is refused, never resolved."""
         _check_bot_branch(branch)
-        name, email = author
-        identity = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email,
-        }
+        identity = _identity(author)
         head = self.fetch_branch(branch)
         if head is None:
             return MergeResult(False, "merge", None, f"{branch} is not on the remote")
@@ -1266,6 +1250,21 @@ def _push_flag(result: _Result, ref: str) -> str | None:
     return None
 
 
+def _identity(author: tuple[str, str]) -> dict[str, str]:
+    """The environment that makes `author` (name, email) author and committer of a commit."""
+    name, email = author
+    if not name.strip() or not email.strip() or _CONTROL.search(name + email):
+        raise ValueError(f"bad commit author {author!r}")
+    if any(c in name + email for c in "<>"):
+        raise ValueError(f"bad commit author {author!r}: no '<' or '>'")
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+
+
 def _check_branch_name(branch: str, field_name: str) -> str:
     if (
         not branch
@@ -1324,14 +1323,7 @@ def init_repo_from_folder(
             str(dest), "", "exists and is not empty (choose another --dir or remove it)"
         )
     shutil.copytree(source, dest, dirs_exist_ok=True)
-    name, email = author
-    env = {
-        **_config_env(list(_SAFE_CONFIG)),
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": name,
-        "GIT_COMMITTER_EMAIL": email,
-    }
+    env = {**_config_env(list(_SAFE_CONFIG)), **_identity(author)}
     git = Git(str(dest))
     git.update_environment(**env)
     git.execute(["git", "init", "--quiet", f"--initial-branch={branch}"])
